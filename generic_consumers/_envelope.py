@@ -1,0 +1,105 @@
+"""What travels on the channel layer, and where a message goes.
+
+Every message is wrapped in an envelope with a ``type`` key (Channels 4 layers and its
+``runworker`` require one); the 1.x content rides untouched under ``"content"``, so a
+user's own ``"type"`` key survives. Sockets of this process are reached without the
+layer at all: their reply channel names are registered in ``local_sockets``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any, Protocol
+
+from channels.exceptions import ChannelFull
+
+if TYPE_CHECKING:
+    from .layers import ChannelLayerWrapper
+
+logger = logging.getLogger("generic_consumers")
+
+MESSAGE = "generic_consumers.message"
+# Sent to a reply channel when a group add/discard for it happens in another process,
+# so the socket still knows every group to leave when it goes away.
+MEMBERSHIP = "generic_consumers.membership"
+
+FLUSH_RETRY_SECONDS = 2.0
+FLUSH_RETRY_STEP = 0.2
+
+
+class LocalSocket(Protocol):
+    groups: set[str]
+
+    async def deliver(self, content: dict[str, Any], origin: object) -> None: ...
+
+
+local_sockets: dict[str, LocalSocket] = {}
+
+
+def wrap(content: dict[str, Any]) -> dict[str, Any]:
+    return {"type": MESSAGE, "content": content}
+
+
+async def send(
+    layer: ChannelLayerWrapper, name: str, content: dict[str, Any], origin: object
+) -> None:
+    """Send 1.x ``content`` to the channel ``name`` now (may raise ChannelFull)."""
+    socket = local_sockets.get(name)
+    if socket is not None:
+        await socket.deliver(content, origin)
+    else:
+        await layer.raw.send(name, wrap(content))
+
+
+async def group_send(layer: ChannelLayerWrapper, group: str, content: dict[str, Any]):
+    await layer.raw.group_send(group, wrap(content))
+
+
+async def group_membership(
+    layer: ChannelLayerWrapper, group: str, channel: str, joined: bool
+) -> None:
+    raw = layer.raw
+    await (raw.group_add if joined else raw.group_discard)(group, channel)
+    socket = local_sockets.get(channel)
+    if socket is not None:
+        (socket.groups.add if joined else socket.groups.discard)(group)
+    elif "!" in channel:  # a reply channel of a socket in another process
+        await raw.send(channel, {"type": MEMBERSHIP, "group": group, "joined": joined})
+
+
+# What a consumer buffered: (kind, layer, target, payload), kind being "send" (to a
+# channel), "group" (send to a group), "add" or "discard" (group membership; payload is
+# the channel name).
+Pending = tuple[str, "ChannelLayerWrapper", str, Any]
+
+
+async def flush(pending: list[Pending], origin: object) -> None:
+    """Carry out what a consumer buffered, in the order it did it.
+
+    A full channel is retried for a while (1.x did the same), then reported.
+    """
+    for kind, layer, target, payload in pending:
+        if kind == "send":
+            await _send_retrying(layer, target, payload, origin)
+        elif kind == "group":
+            await group_send(layer, target, payload)
+        else:
+            await group_membership(layer, target, payload, kind == "add")
+
+
+async def _send_retrying(
+    layer: ChannelLayerWrapper, channel: str, content: dict[str, Any], origin: object
+) -> None:
+    waited = 0.0
+    while True:
+        try:
+            return await send(layer, channel, content, origin)
+        except ChannelFull:
+            if waited >= FLUSH_RETRY_SECONDS:
+                raise RuntimeError(
+                    f"Channel {channel!r} stayed full for {FLUSH_RETRY_SECONDS} s; the "
+                    "buffered message was dropped. Is anything consuming it?"
+                ) from None
+            await asyncio.sleep(FLUSH_RETRY_STEP)
+            waited += FLUSH_RETRY_STEP

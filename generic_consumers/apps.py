@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class GenericConsumersConfig(AppConfig):
+    name = "generic_consumers"
+    verbose_name = "Generic consumers"
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401  registers the system checks

@@ -1,0 +1,133 @@
+"""The ASGI side: ``RoutingApplication`` and ``get_application()``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from typing import Any
+
+from ._socket import WebsocketSocket
+from ._worker import consume_forever, named_channels, serve_channel_scope
+from .conf import get_settings
+from .layers import ChannelLayerWrapper, channel_layers
+from .routing import Router
+
+__all__ = ["RoutingApplication", "get_application"]
+
+logger = logging.getLogger("generic_consumers")
+
+
+class RoutingApplication:
+    """An ASGI 3 application that runs a 1.x routing.
+
+    Serves the ``"websocket"`` scope (one socket per call), the ``"channel"`` scope that
+    Channels' ``runworker`` opens for named channels, and ``"lifespan"``. Unless
+    ``GENERIC_CONSUMERS["IN_PROCESS_WORKERS"]`` is off, it also consumes every named
+    channel of its routing inside this process, starting on its first websocket or
+    lifespan call.
+    """
+
+    def __init__(self, routing: Any = None) -> None:
+        self._routing = routing
+        self._router: Router | None = None
+        self._workers: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, list[asyncio.Task]
+        ] = weakref.WeakKeyDictionary()
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        return get_settings()
+
+    @property
+    def layer(self) -> ChannelLayerWrapper:
+        return channel_layers[self.settings["CHANNEL_LAYER"]]
+
+    @property
+    def router(self) -> Router:
+        if self._router is None:
+            routing = self._routing
+            if routing is None:
+                routing = self.settings["ROUTING"]
+                if routing is None:
+                    from django.core.exceptions import ImproperlyConfigured
+
+                    raise ImproperlyConfigured(
+                        "RoutingApplication() needs a routing: pass one, or set "
+                        "GENERIC_CONSUMERS['ROUTING'] to a dotted path."
+                    )
+            self._router = Router(routing)
+        return self._router
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        kind = scope["type"]
+        if kind == "websocket":
+            self.start_workers()
+            await WebsocketSocket(self, scope, receive, send).run()
+        elif kind == "channel":
+            await serve_channel_scope(self, scope, receive)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+        else:
+            raise ValueError(
+                "RoutingApplication serves 'websocket', 'channel' and 'lifespan' "
+                f"scopes, "
+                f"not {kind!r}; mount it in a ProtocolTypeRouter (get_application() "
+                "does that for you)."
+            )
+
+    def start_workers(self) -> None:
+        """Start the in-process workers for this event loop, once."""
+        loop = asyncio.get_running_loop()
+        if loop in self._workers or not self.settings["IN_PROCESS_WORKERS"]:
+            return
+        self._workers[loop] = [
+            loop.create_task(consume_forever(self, channel), name=f"worker:{channel}")
+            for channel in named_channels(self.router.channels)
+        ]
+
+    async def stop_workers(self) -> None:
+        tasks = self._workers.pop(asyncio.get_running_loop(), [])
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def discard_memberships(self, channel: str, groups: set[str]) -> None:
+        """Leave every group a departing socket was in (never raises)."""
+        raw = self.layer.raw
+        results = await asyncio.gather(
+            *(raw.group_discard(group, channel) for group in groups),
+            return_exceptions=True,
+        )
+        for group, result in zip(groups, results, strict=True):
+            if isinstance(result, BaseException):
+                logger.error(
+                    "Could not remove %r from group %r: %r", channel, group, result
+                )
+
+    async def _lifespan(self, receive: Any, send: Any) -> None:
+        while True:
+            event = await receive()
+            if event["type"] == "lifespan.startup":
+                self.start_workers()
+                await send({"type": "lifespan.startup.complete"})
+            elif event["type"] == "lifespan.shutdown":
+                await self.stop_workers()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def get_application(routing: Any = None) -> Any:
+    """The project's ASGI application: Django for HTTP, the routing for WebSockets.
+
+    Use it in ``asgi.py`` as ``application = get_application()``; the routing defaults
+    to ``GENERIC_CONSUMERS["ROUTING"]``.
+    """
+    from channels.routing import ProtocolTypeRouter
+    from django.core.asgi import get_asgi_application
+
+    http = get_asgi_application()  # sets Django up first
+    sockets = RoutingApplication(routing)
+    return ProtocolTypeRouter(
+        {"http": http, "websocket": sockets, "channel": sockets, "lifespan": sockets}
+    )

@@ -1,0 +1,91 @@
+"""System checks for ``GENERIC_CONSUMERS`` (``manage.py check``, runserver)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core import checks
+
+from .conf import DEFAULTS, get_settings
+
+
+@checks.register("generic_consumers")
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    errors: list[checks.CheckMessage] = []
+    raw = getattr(settings, "GENERIC_CONSUMERS", None)
+    if raw is not None and not isinstance(raw, dict):
+        return [
+            checks.Error(
+                f"GENERIC_CONSUMERS must be a dict, not {raw!r}.",
+                id="generic_consumers.E001",
+            )
+        ]
+    for key in sorted(set(raw or {}) - set(DEFAULTS)):
+        errors.append(
+            checks.Error(
+                f"Unknown GENERIC_CONSUMERS key {key!r}.",
+                hint="Known keys: " + ", ".join(sorted(DEFAULTS)),
+                id="generic_consumers.E002",
+            )
+        )
+    conf = get_settings()
+    routing = conf["ROUTING"]
+    if routing is None:
+        errors.append(
+            checks.Error(
+                "GENERIC_CONSUMERS['ROUTING'] is not set.",
+                hint="Set it to the dotted path of your routing list, e.g. "
+                "'mysite.routing.channel_routing'.",
+                id="generic_consumers.E003",
+            )
+        )
+    else:
+        from .routing import Router
+
+        try:
+            Router(routing)
+        except Exception as exc:
+            errors.append(
+                checks.Error(
+                    f"GENERIC_CONSUMERS['ROUTING'] = {routing!r} cannot be loaded: "
+                    f"{exc}",
+                    id="generic_consumers.E004",
+                )
+            )
+    for key, kind in (
+        ("CONNECT_TIMEOUT", (int, float)),
+        ("MESSAGE_RETRIES", int),
+        ("WORKER_CONCURRENCY", int),
+    ):
+        value = conf[key]
+        if not isinstance(value, kind) or isinstance(value, bool) or value < 0:
+            errors.append(
+                checks.Error(
+                    f"GENERIC_CONSUMERS[{key!r}] must be a non-negative number, "
+                    f"not {value!r}.",
+                    id="generic_consumers.E005",
+                )
+            )
+    for key in ("SYNC_THREADS", "MAX_FRAME_SIZE"):
+        value = conf[key]
+        if value is not None and (not isinstance(value, int) or value < 1):
+            errors.append(
+                checks.Error(
+                    f"GENERIC_CONSUMERS[{key!r}] must be a positive integer or None, "
+                    f"not {value!r}.",
+                    id="generic_consumers.E006",
+                )
+            )
+    if conf["CHANNEL_LAYER"] not in getattr(settings, "CHANNEL_LAYERS", {}):
+        errors.append(
+            checks.Warning(
+                f"CHANNEL_LAYERS has no {conf['CHANNEL_LAYER']!r} layer: groups and "
+                "named "
+                "channels will not work.",
+                hint="Add CHANNEL_LAYERS = {'default': {'BACKEND': "
+                "'channels.layers.InMemoryChannelLayer'}}.",
+                id="generic_consumers.W001",
+            )
+        )
+    return errors

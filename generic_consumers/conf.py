@@ -1,0 +1,52 @@
+"""The ``GENERIC_CONSUMERS`` setting, with defaults, read once and reset on change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.signals import setting_changed
+
+__all__ = ["DEFAULTS", "get_settings"]
+
+DEFAULTS: dict[str, Any] = {
+    # Dotted path to the routing (a list, a dict, or a Router); required.
+    "ROUTING": None,
+    # Channel layer alias used for reply channels, groups and named channels.
+    "CHANNEL_LAYER": "default",
+    # Consume every routed named channel inside each server process.
+    "IN_PROCESS_WORKERS": True,
+    # Named-channel messages handled at once per channel by an in-process worker.
+    "WORKER_CONCURRENCY": 8,
+    # Seconds a handshake may stay unanswered after the connect consumer returned.
+    "CONNECT_TIMEOUT": 20.0,
+    # Threads that run sync consumers (each socket sticks to one); None: CPU count + 4.
+    "SYNC_THREADS": None,
+    # How often a message whose consumer raised ConsumeLater is tried again.
+    "MESSAGE_RETRIES": 10,
+    # Reject handshakes that carry no Origin header.
+    "REQUIRE_ORIGIN": False,
+    # Honour ?session_key= on the handshake (1.x did; keys in URLs leak into logs).
+    "SESSION_KEY_IN_QUERY": False,
+    # Largest inbound frame in bytes (text is measured UTF-8 encoded); None: no cap.
+    "MAX_FRAME_SIZE": 1024 * 1024,
+}
+
+_cache: dict[str, Any] | None = None
+
+
+def get_settings() -> dict[str, Any]:
+    """The merged settings; unknown keys are kept so the system check can name them."""
+    global _cache
+    if _cache is None:
+        _cache = {**DEFAULTS, **getattr(settings, "GENERIC_CONSUMERS", {})}
+    return _cache
+
+
+def _reset(*, setting: str, **kwargs: Any) -> None:
+    global _cache
+    if setting == "GENERIC_CONSUMERS":
+        _cache = None
+
+
+setting_changed.connect(_reset)

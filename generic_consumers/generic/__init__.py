@@ -1,0 +1,5 @@
+"""Class-based generic consumers."""
+
+from .base import BaseConsumer
+
+__all__ = ["BaseConsumer"]

@@ -1,0 +1,44 @@
+"""The routing the end-to-end server processes serve (see tests/test_e2e.py)."""
+
+from generic_consumers import Channel, Group, route, route_class
+from generic_consumers.generic.websockets import JsonWebsocketConsumer
+
+
+class EchoConsumer(JsonWebsocketConsumer):
+    def receive(self, content, **kwargs):
+        self.send({"echo": content})
+
+
+class RoomConsumer(JsonWebsocketConsumer):
+    def connection_groups(self, **kwargs):
+        return [f"room-{kwargs['room']}"]
+
+    def receive(self, content, **kwargs):
+        self.group_send(f"room-{self.kwargs['room']}", content)
+
+
+def stats_request(message):
+    # A routed consumer on a named channel, answering the socket that asked.
+    Channel("tests.stats").send({"reply_to": message.reply_channel.name})
+
+
+def stats(message):
+    Channel(message["reply_to"]).send({"text": '{"stats": "ok"}'})
+
+
+def broadcast(message):
+    Group(message["group"]).send({"text": message["text"]})
+
+
+channel_routing = [
+    route_class(EchoConsumer, path=r"^/echo/$"),
+    route_class(RoomConsumer, path=r"^/room/(?P<room>[a-z]+)/$"),
+    route(
+        "websocket.connect",
+        lambda m: m.reply_channel.send({"accept": True}),
+        path=r"^/stats/$",
+    ),
+    route("websocket.receive", stats_request, path=r"^/stats/$"),
+    route("tests.stats", stats),
+    route("tests.broadcast", broadcast),
+]
