@@ -209,7 +209,7 @@ class WebsocketSocket:
                 size,
                 limit,
             )
-            await self._apply({"close": CLOSE_TOO_BIG})
+            await self._close(CLOSE_TOO_BIG)
             return
         await self._handle("websocket.receive", content, 0)
 
@@ -348,6 +348,15 @@ class WebsocketSocket:
                     }
                 )
                 self.state = SocketState.CLOSED
+
+    async def _close(self, code: int) -> None:
+        """Close with a protocol code of the runtime (not limited like replies)."""
+        async with self._write_lock:
+            if self.state is SocketState.OPEN:
+                await self._send({"type": "websocket.close", "code": code})
+            elif self.state is SocketState.HANDSHAKE:
+                await self._reject_locked()
+            self.state = SocketState.CLOSED
 
     async def _reject(self) -> None:
         async with self._write_lock:

@@ -42,3 +42,16 @@ channel_routing = [
     route("tests.stats", stats),
     route("tests.broadcast", broadcast),
 ]
+
+
+class MembersConsumer(JsonWebsocketConsumer):
+    """Answers with how many sockets the in-memory layer holds in a room's group."""
+
+    def receive(self, content, **kwargs):
+        from channels.layers import get_channel_layer
+
+        group = get_channel_layer().groups.get(f"room-{content['room']}", {})
+        self.send({"members": len(group)})
+
+
+channel_routing.append(route_class(MembersConsumer, path=r"^/members/$"))

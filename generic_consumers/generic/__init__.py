@@ -1,5 +1,5 @@
 """Class-based generic consumers."""
 
-from .base import BaseConsumer
+from .base import AsyncBaseConsumer, BaseConsumer
 
-__all__ = ["BaseConsumer"]
+__all__ = ["AsyncBaseConsumer", "BaseConsumer"]

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 from ..message import Message
 from ..routing import RouteClass, route_class
 
-__all__ = ["BaseConsumer"]
+__all__ = ["AsyncBaseConsumer", "BaseConsumer"]
 
 
 class BaseConsumer:
@@ -84,3 +84,29 @@ class BaseConsumer:
     def dispatch(self, message: Message, **kwargs: Any) -> Any:
         """Call the handler for ``message``; runs once, from the constructor."""
         return self.get_handler(message, **kwargs)(message, **kwargs)
+
+
+class AsyncBaseConsumer(BaseConsumer):
+    """The async twin of :class:`BaseConsumer`: handlers are ``async def``.
+
+    The runtime awaits the instance, which dispatches the message on the event loop
+    (no thread hop). Everything else — ``method_mapping``, ``get_handler``,
+    ``as_route`` — is inherited unchanged.
+    """
+
+    is_async: ClassVar[bool] = True
+
+    def __init__(self, message: Message, **kwargs: Any) -> None:
+        self.message = message
+        self.kwargs = kwargs
+
+    def __await__(self) -> Any:
+        return self._consume().__await__()
+
+    async def _consume(self) -> AsyncBaseConsumer:
+        await self.dispatch(self.message, **self.kwargs)
+        return self
+
+    async def dispatch(self, message: Message, **kwargs: Any) -> Any:
+        """Await the handler for ``message``; runs once, when the runtime awaits."""
+        return await self.get_handler(message, **kwargs)(message, **kwargs)

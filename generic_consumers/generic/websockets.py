@@ -1,4 +1,10 @@
-"""Generic WebSocket consumers with the 1.x API."""
+"""Generic WebSocket consumers with the 1.x API, and their async twins.
+
+The sync and async classes share everything that is not I/O (dispatch, groups,
+framing, JSON) through two mixins; they differ only in ``def`` versus ``async def``.
+Group changes and sends made inside a consumer are buffered by the runtime, so the
+shared helpers never block.
+"""
 
 from __future__ import annotations
 
@@ -11,22 +17,20 @@ from django.core.serializers.json import DjangoJSONEncoder
 from ..channel import Channel, Group
 from ..exceptions import validate_close_code
 from ..message import Message
-from .base import BaseConsumer
+from .base import AsyncBaseConsumer, BaseConsumer
 
-__all__ = ["JsonWebsocketConsumer", "WebsocketConsumer"]
+__all__ = [
+    "AsyncJsonWebsocketConsumer",
+    "AsyncWebsocketConsumer",
+    "JsonWebsocketConsumer",
+    "WebsocketConsumer",
+]
 
 logger = logging.getLogger("generic_consumers")
 
 # One encoder instance serves every call: building one per message costs more than
 # encoding a small frame.
 _json_encoder = DjangoJSONEncoder(separators=(",", ":"))
-
-
-def _groups(groups: Any) -> list[str]:
-    # 1.x iterated a string, joining one group per character; a string is one name.
-    if not groups:
-        return []
-    return [groups] if isinstance(groups, str) else list(groups)
 
 
 def _reply_channel(message: Message) -> Channel:
@@ -48,12 +52,8 @@ def _reply(text: str | None, bytes: bytes | None, close: Any) -> dict[str, Any]:
     return content
 
 
-class WebsocketConsumer(BaseConsumer):
-    """A WebSocket consumer: override ``connect``, ``receive`` and ``disconnect``.
-
-    ``connect`` accepts by default. Sockets join ``connection_groups()`` before
-    ``connect`` runs and leave them after ``disconnect`` (and whenever they go away).
-    """
+class WebsocketMixin:
+    """What both WebSocket consumer flavours share: routing, groups, the path."""
 
     method_mapping: ClassVar[dict[str, str]] = {
         "websocket.connect": "raw_connect",
@@ -66,6 +66,8 @@ class WebsocketConsumer(BaseConsumer):
     slight_ordering: bool = False
     groups: Any = None
     path: str
+    channel_session_user: bool
+    message: Message
 
     def get_handler(self, message: Message, **kwargs: Any) -> Any:
         if self.slight_ordering:
@@ -76,7 +78,7 @@ class WebsocketConsumer(BaseConsumer):
         if self.http_user or self.http_user_and_session:
             self.channel_session_user = True
         self.path = message["path"]
-        handler = super().get_handler(message, **kwargs)
+        handler = super().get_handler(message, **kwargs)  # type: ignore[misc]
         if self.http_user_and_session:
             from ..auth import channel_and_http_session_user_from_http
 
@@ -90,13 +92,65 @@ class WebsocketConsumer(BaseConsumer):
 
     def connection_groups(self, **kwargs: Any) -> list[str]:
         """Groups the socket joins on connect and leaves on disconnect."""
-        return _groups(self.groups)
+        groups = self.groups
+        if not groups:
+            return []
+        # 1.x iterated a string, joining one group per character; here it is one name.
+        return [groups] if isinstance(groups, str) else list(groups)
 
-    def raw_connect(self, message: Message, **kwargs: Any) -> None:
+    def _join_groups(self, message: Message, kwargs: dict[str, Any]) -> None:
         for group in self.connection_groups(**kwargs):
             Group(group, channel_layer=message.channel_layer).add(
                 _reply_channel(message)
             )
+
+    def _leave_groups(self, message: Message, kwargs: dict[str, Any]) -> None:
+        for group in self.connection_groups(**kwargs):
+            Group(group, channel_layer=message.channel_layer).discard(
+                _reply_channel(message)
+            )
+
+
+class JsonMixin:
+    """JSON framing shared by the JSON consumers (and the demultiplexers)."""
+
+    @classmethod
+    def decode_json(cls, text: str) -> Any:
+        return json.loads(text)
+
+    @classmethod
+    def encode_json(cls, content: Any) -> str:
+        """JSON with Django's encoder, so dates, decimals and UUIDs serialise."""
+        return _json_encoder.encode(content)
+
+    def _decode_frame(self, message: Message) -> tuple[Any, str | None]:
+        """``(content, None)`` for a good frame, ``(None, reason)`` for a bad one."""
+        text = message.get("text")
+        if text is None:
+            return None, "binary frame; a JSON text frame was expected"
+        try:
+            return self.decode_json(text), None
+        except ValueError as exc:
+            return None, f"not valid JSON ({exc})"
+
+    def _log_invalid_frame(self, reason: str) -> None:
+        logger.warning(
+            "%s refused a frame on %r: %s",
+            type(self).__name__,
+            getattr(self, "path", None),
+            reason,
+        )
+
+
+class WebsocketConsumer(WebsocketMixin, BaseConsumer):
+    """A WebSocket consumer: override ``connect``, ``receive`` and ``disconnect``.
+
+    ``connect`` accepts by default. Sockets join ``connection_groups()`` before
+    ``connect`` runs and leave them after ``disconnect`` (and whenever they go away).
+    """
+
+    def raw_connect(self, message: Message, **kwargs: Any) -> None:
+        self._join_groups(message, kwargs)
         self.connect(message, **kwargs)
 
     def connect(self, message: Message, **kwargs: Any) -> None:
@@ -136,17 +190,14 @@ class WebsocketConsumer(BaseConsumer):
         _reply_channel(self.message).send({"close": validate_close_code(status)})
 
     def raw_disconnect(self, message: Message, **kwargs: Any) -> None:
-        for group in self.connection_groups(**kwargs):
-            Group(group, channel_layer=message.channel_layer).discard(
-                _reply_channel(message)
-            )
+        self._leave_groups(message, kwargs)
         self.disconnect(message, **kwargs)
 
     def disconnect(self, message: Message, **kwargs: Any) -> None:
         """Runs once the socket has closed; sends no longer reach it."""
 
 
-class JsonWebsocketConsumer(WebsocketConsumer):
+class JsonWebsocketConsumer(JsonMixin, WebsocketConsumer):
     """A WebSocket consumer that speaks JSON text frames.
 
     ``receive(content)`` gets the decoded frame. A frame that is binary or not JSON goes
@@ -154,31 +205,19 @@ class JsonWebsocketConsumer(WebsocketConsumer):
     """
 
     def raw_receive(self, message: Message, **kwargs: Any) -> None:
-        text = message.get("text")
-        if text is None:
-            self.handle_invalid_frame(
-                "binary frame; a JSON text frame was expected", **kwargs
-            )
-            return
-        try:
-            content = self.decode_json(text)
-        except ValueError as exc:
-            self.handle_invalid_frame(f"not valid JSON ({exc})", **kwargs)
-            return
-        self.receive(content, **kwargs)
+        content, invalid = self._decode_frame(message)
+        if invalid is not None:
+            self.handle_invalid_frame(invalid, **kwargs)
+        else:
+            self.receive(content, **kwargs)
 
     def receive(self, content: Any = None, **kwargs: Any) -> None:  # type: ignore[override]
         """Runs for each frame with its decoded JSON ``content``."""
 
     def handle_invalid_frame(self, reason: str, **kwargs: Any) -> None:
-        """Runs for a frame that cannot be decoded; logs a warning. Override to reply
-        or close (``self.close(1003)``)."""
-        logger.warning(
-            "%s refused a frame on %r: %s",
-            type(self).__name__,
-            getattr(self, "path", None),
-            reason,
-        )
+        """Runs for a frame that cannot be used; logs a warning. Override to reply
+        or close (``self.close(4000)``)."""
+        self._log_invalid_frame(reason)
 
     def send(self, content: Any, close: Any = False) -> None:  # type: ignore[override]
         """Send ``content`` as a JSON text frame."""
@@ -190,11 +229,78 @@ class JsonWebsocketConsumer(WebsocketConsumer):
     ) -> None:
         Group(name).send(_reply(cls.encode_json(content), None, close))
 
-    @classmethod
-    def decode_json(cls, text: str) -> Any:
-        return json.loads(text)
+
+class AsyncWebsocketConsumer(WebsocketMixin, AsyncBaseConsumer):
+    """The async twin of :class:`WebsocketConsumer`: same names, ``async def``
+    handlers, awaited ``send`` / ``close`` / ``group_send``. Runs on the event loop."""
+
+    async def raw_connect(self, message: Message, **kwargs: Any) -> None:
+        self._join_groups(message, kwargs)
+        await self.connect(message, **kwargs)
+
+    async def connect(self, message: Message, **kwargs: Any) -> None:
+        """Runs on ``websocket.connect``; accepts the socket unless overridden."""
+        await _reply_channel(message).asend({"accept": True})
+
+    async def raw_receive(self, message: Message, **kwargs: Any) -> None:
+        if "text" in message:
+            await self.receive(text=message["text"], **kwargs)
+        else:
+            await self.receive(bytes=message["bytes"], **kwargs)
+
+    async def receive(
+        self, text: str | None = None, bytes: bytes | None = None, **kwargs: Any
+    ) -> None:
+        """Runs for each frame: ``text`` or ``bytes`` is set."""
+
+    async def send(
+        self, text: str | None = None, bytes: bytes | None = None, close: Any = False
+    ) -> None:
+        await _reply_channel(self.message).asend(_reply(text, bytes, close))
 
     @classmethod
-    def encode_json(cls, content: Any) -> str:
-        """JSON with Django's encoder, so dates, decimals and UUIDs serialise."""
-        return _json_encoder.encode(content)
+    async def group_send(
+        cls,
+        name: str,
+        text: str | None = None,
+        bytes: bytes | None = None,
+        close: Any = False,
+    ) -> None:
+        await Group(name).asend(_reply(text, bytes, close))
+
+    async def close(self, status: Any = True) -> None:
+        await _reply_channel(self.message).asend({"close": validate_close_code(status)})
+
+    async def raw_disconnect(self, message: Message, **kwargs: Any) -> None:
+        self._leave_groups(message, kwargs)
+        await self.disconnect(message, **kwargs)
+
+    async def disconnect(self, message: Message, **kwargs: Any) -> None:
+        """Runs once the socket has closed; sends no longer reach it."""
+
+
+class AsyncJsonWebsocketConsumer(JsonMixin, AsyncWebsocketConsumer):
+    """The async twin of :class:`JsonWebsocketConsumer`."""
+
+    async def raw_receive(self, message: Message, **kwargs: Any) -> None:
+        content, invalid = self._decode_frame(message)
+        if invalid is not None:
+            await self.handle_invalid_frame(invalid, **kwargs)
+        else:
+            await self.receive(content, **kwargs)
+
+    async def receive(self, content: Any = None, **kwargs: Any) -> None:  # type: ignore[override]
+        """Runs for each frame with its decoded JSON ``content``."""
+
+    async def handle_invalid_frame(self, reason: str, **kwargs: Any) -> None:
+        """Runs for a frame that cannot be used; logs a warning."""
+        self._log_invalid_frame(reason)
+
+    async def send(self, content: Any, close: Any = False) -> None:  # type: ignore[override]
+        await super().send(text=self.encode_json(content), close=close)
+
+    @classmethod
+    async def group_send(  # type: ignore[override]
+        cls, name: str, content: Any, close: Any = False
+    ) -> None:
+        await Group(name).asend(_reply(cls.encode_json(content), None, close))

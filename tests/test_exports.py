@@ -1,0 +1,66 @@
+"""The names DESIGN.md §3 promises are importable from their documented paths."""
+
+import importlib
+
+import pytest
+
+PROMISED = {
+    "generic_consumers": [
+        "route",
+        "route_class",
+        "include",
+        "Channel",
+        "Group",
+        "channel_layers",
+        "DEFAULT_CHANNEL_LAYER",
+    ],
+    "generic_consumers.routing": [
+        "Router",
+        "Route",
+        "RouteClass",
+        "Include",
+        "route",
+        "route_class",
+        "include",
+    ],
+    "generic_consumers.generic": ["BaseConsumer", "AsyncBaseConsumer"],
+    "generic_consumers.generic.base": ["BaseConsumer", "AsyncBaseConsumer"],
+    "generic_consumers.generic.websockets": [
+        "WebsocketConsumer",
+        "JsonWebsocketConsumer",
+        "AsyncWebsocketConsumer",
+        "AsyncJsonWebsocketConsumer",
+    ],
+    "generic_consumers.message": ["Message"],
+    "generic_consumers.exceptions": [
+        "ConsumeLater",
+        "DenyConnection",
+        "ChannelSocketException",
+        "WebsocketCloseException",
+        "SendNotAvailableOnDemultiplexer",
+        "ChannelFull",
+    ],
+    "generic_consumers.asgi": ["RoutingApplication", "get_application"],
+}
+
+
+@pytest.mark.parametrize("module, names", PROMISED.items())
+def test_exports_importable_and_declared(module, names):
+    mod = importlib.import_module(module)
+    for name in names:
+        assert hasattr(mod, name), f"{module}.{name} is missing"
+        assert name in mod.__all__, f"{name} not in {module}.__all__"
+
+
+def test_exports_channel_full_is_channels_own():
+    from channels.exceptions import ChannelFull
+
+    from generic_consumers.exceptions import ChannelFull as ours
+
+    assert ours is ChannelFull
+
+
+def test_exports_py_typed_is_shipped():
+    from importlib.resources import files
+
+    assert files("generic_consumers").joinpath("py.typed").is_file()
