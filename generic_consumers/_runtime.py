@@ -5,12 +5,11 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ._context import current_origin, pending_sends
 from ._envelope import Pending, flush
-from ._threads import sync_threads
+from ._threads import SyncThread, sync_threads
 from .exceptions import ChannelSocketException
 from .message import Message
 
@@ -24,7 +23,7 @@ async def run_consumer(
     kwargs: dict[str, Any],
     *,
     origin: object,
-    executor: ThreadPoolExecutor | None,
+    executor: SyncThread | None,
 ) -> Any:
     """Call ``consumer(message, **kwargs)`` and flush what it sent.
 

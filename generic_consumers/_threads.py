@@ -1,10 +1,14 @@
-"""Where sync consumers run: a bounded set of single-thread executors.
+"""Where sync consumers run: a bounded set of dedicated threads.
 
 Each socket sticks to one thread (picked round-robin when it connects), so Django's
 per-thread database connection is reused across that socket's messages and one slow
 consumer cannot starve every other socket (Channels 4 funnels all sync consumers through
 one thread). The consumer, its DB connection hygiene and the collection of its buffered
 sends all happen in the one hop into the thread; the sends are flushed back on the loop.
+
+A thread takes jobs from a ``SimpleQueue`` and resolves the caller's asyncio future with
+one ``call_soon_threadsafe``: the shortest path there and back (ThreadPoolExecutor plus
+``wrap_future`` chains a second future and callback on each side).
 """
 
 from __future__ import annotations
@@ -13,50 +17,53 @@ import asyncio
 import contextvars
 import itertools
 import os
+import queue
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from asgiref.sync import SyncToAsync
 from django.db import close_old_connections
 
-__all__ = ["SyncThreads", "sync_threads"]
+__all__ = ["SyncThread", "SyncThreads", "sync_threads"]
+
+Job = tuple[
+    asyncio.AbstractEventLoop, asyncio.Future, contextvars.Context, Callable, tuple
+]
 
 
-class SyncThreads:
-    def __init__(self) -> None:
-        self._executors: list[ThreadPoolExecutor] = []
-        self._cycle: itertools.cycle[ThreadPoolExecutor] | None = None
-        self._lock = threading.Lock()
+class SyncThread(threading.Thread):
+    """One thread running sync consumers, one job at a time, in submission order."""
 
-    def _size(self) -> int:
-        from .conf import get_settings
+    def __init__(self, name: str) -> None:
+        super().__init__(name=name, daemon=True)
+        self.jobs: queue.SimpleQueue[Job] = queue.SimpleQueue()
+        self.start()
 
-        return int(get_settings()["SYNC_THREADS"] or (os.cpu_count() or 1) + 4)
+    def run(self) -> None:
+        while True:
+            loop, future, context, func, args = self.jobs.get()
+            try:
+                result = context.run(_in_thread, loop, func, args)
+            except BaseException as exc:  # handed to the awaiting task, not lost
+                _resolve(loop, future, None, exc)
+            else:
+                _resolve(loop, future, result, None)
 
-    def pick(self) -> ThreadPoolExecutor:
-        """One executor; callers keep it for all the messages of one socket."""
-        if self._cycle is None:
-            with self._lock:
-                if self._cycle is None:
-                    self._executors = [
-                        ThreadPoolExecutor(
-                            1, thread_name_prefix=f"generic-consumers-{i}"
-                        )
-                        for i in range(self._size())
-                    ]
-                    self._cycle = itertools.cycle(self._executors)
-        return next(self._cycle)
 
-    async def run(
-        self, executor: ThreadPoolExecutor, func: Callable[..., Any], *args: Any
-    ) -> Any:
-        """Run ``func(*args)`` in ``executor`` in a copy of the current context."""
-        loop = asyncio.get_running_loop()
-        context = contextvars.copy_context()
-        future = executor.submit(context.run, _in_thread, loop, func, args)
-        return await asyncio.wrap_future(future)
+def _resolve(loop, future, result, exc) -> None:
+    def settle() -> None:
+        if future.cancelled():
+            return
+        if exc is None:
+            future.set_result(result)
+        else:
+            future.set_exception(exc)
+
+    try:
+        loop.call_soon_threadsafe(settle)
+    except RuntimeError:  # the loop closed while the consumer ran: nobody waits
+        pass
 
 
 def _in_thread(loop: asyncio.AbstractEventLoop, func: Callable[..., Any], args: tuple):
@@ -69,6 +76,39 @@ def _in_thread(loop: asyncio.AbstractEventLoop, func: Callable[..., Any], args: 
         return func(*args)
     finally:
         close_old_connections()
+
+
+class SyncThreads:
+    def __init__(self) -> None:
+        self._threads: list[SyncThread] = []
+        self._cycle: itertools.cycle[SyncThread] | None = None
+        self._lock = threading.Lock()
+
+    def _size(self) -> int:
+        from .conf import get_settings
+
+        return int(get_settings()["SYNC_THREADS"] or (os.cpu_count() or 1) + 4)
+
+    def pick(self) -> SyncThread:
+        """One thread; callers keep it for all the messages of one socket."""
+        if self._cycle is None:
+            with self._lock:
+                if self._cycle is None:
+                    self._threads = [
+                        SyncThread(f"generic-consumers-{i}")
+                        for i in range(self._size())
+                    ]
+                    self._cycle = itertools.cycle(self._threads)
+        return next(self._cycle)
+
+    async def run(
+        self, thread: SyncThread, func: Callable[..., Any], *args: Any
+    ) -> Any:
+        """Run ``func(*args)`` in ``thread``, in a copy of the current context."""
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        thread.jobs.put((loop, future, contextvars.copy_context(), func, args))
+        return await future
 
 
 sync_threads = SyncThreads()
