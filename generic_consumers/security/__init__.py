@@ -1,0 +1,4 @@
+"""Handshake security: checking the ``Origin`` of WebSocket handshakes.
+
+See :mod:`generic_consumers.security.websockets`.
+"""
