@@ -78,6 +78,14 @@ def _http_store(session_key: str) -> Any:
     return import_module(settings.SESSION_ENGINE).SessionStore(session_key=session_key)
 
 
+def _loaded(session: Any) -> Any:
+    # Stores load on first access; do it here, in the thread the steps run in, so an
+    # async consumer reading the session never does blocking I/O on the event loop.
+    if session is not None:
+        session.keys()
+    return session
+
+
 # -- channel session -------------------------------------------------------------------
 
 
@@ -102,7 +110,7 @@ def _enter_channel(message: Message) -> None:
                 raise ConsumeLater() from None
         if name in local_sockets:
             _in_use.add(name)
-    message.channel_session = session
+    message.channel_session = _loaded(session)
 
 
 def _leave_channel(message: Message, ok: bool) -> None:
@@ -184,7 +192,7 @@ def _find_http_session(message: Message) -> Any:
 
 def _enter_http(message: Message) -> None:
     if not hasattr(message, "http_session"):
-        message.http_session = _find_http_session(message)
+        message.http_session = _loaded(_find_http_session(message))
 
 
 def _leave_http(message: Message, ok: bool) -> None:
@@ -206,7 +214,7 @@ def _enter_bridge(message: Message) -> None:
         if http.session_key and channel.get(name) != http.session_key:
             channel[name] = http.session_key
     elif channel.get(name):
-        message.http_session = _http_store(channel[name])
+        message.http_session = _loaded(_http_store(channel[name]))
 
 
 _BRIDGE = Step("channel_and_http_session", _enter_bridge)

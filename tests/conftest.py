@@ -25,3 +25,16 @@ def gc_log(caplog):
 async def settle(delay: float = 0.05) -> None:
     """Let in-flight tasks (workers, listeners) run."""
     await asyncio.sleep(delay)
+
+
+SESSION_ENGINES = {
+    "db": "django.contrib.sessions.backends.db",
+    "cache": "django.contrib.sessions.backends.cache",
+}
+
+
+@pytest.fixture(params=sorted(SESSION_ENGINES))
+def session_engine(request, settings):
+    """The session contract: a test taking this fixture runs once per engine."""
+    settings.SESSION_ENGINE = SESSION_ENGINES[request.param]
+    return settings.SESSION_ENGINE
