@@ -24,7 +24,7 @@ from generic_consumers.sessions import (
 )
 
 ORIGIN = (b"origin", b"http://testserver")
-db = pytest.mark.django_db(transaction=True)
+uses_db = pytest.mark.django_db(transaction=True)
 
 
 def connect_to(routing, path="/", cookie=None, query=""):
@@ -160,7 +160,7 @@ def test_channel_session_flushed_is_not_saved_again(db):
     assert not fresh.exists(fresh.session_key)
 
 
-@db
+@uses_db
 async def test_channel_session_persists_across_messages(session_engine):
     @channel_session
     def connect(message):
@@ -181,7 +181,7 @@ async def test_channel_session_persists_across_messages(session_engine):
     await communicator.disconnect()
 
 
-@db
+@uses_db
 async def test_channel_session_async_consumers(session_engine):
     @channel_session
     async def connect(message):
@@ -200,7 +200,7 @@ async def test_channel_session_async_consumers(session_engine):
     await communicator.disconnect()
 
 
-@db
+@uses_db
 async def test_channel_session_two_sockets_are_separate(session_engine):
     @channel_session
     def connect(message):
@@ -223,7 +223,7 @@ async def test_channel_session_two_sockets_are_separate(session_engine):
     await second.disconnect()
 
 
-@db
+@uses_db
 async def test_channel_session_shared_with_named_channel_hop(session_engine):
     @channel_session
     def connect(message):
@@ -249,7 +249,7 @@ async def test_channel_session_shared_with_named_channel_hop(session_engine):
     await communicator.disconnect()
 
 
-@db
+@uses_db
 async def test_channel_session_removed_after_disconnect(session_engine):
     @channel_session
     def connect(message):
@@ -264,7 +264,7 @@ async def test_channel_session_removed_after_disconnect(session_engine):
     assert not await channel_session_exists(reply_channel)
 
 
-@db
+@uses_db
 async def test_channel_session_row_is_recreated_if_it_vanished(session_engine):
     @channel_session
     def connect(message):
@@ -321,7 +321,7 @@ def reply_http_session(message):
     )
 
 
-@db
+@uses_db
 async def test_http_session_from_cookie(session_engine):
     key = await http_session_with(who="cookie")
     routing = [route("websocket.connect", http_session(reply_http_session))]
@@ -331,7 +331,7 @@ async def test_http_session_from_cookie(session_engine):
     await communicator.disconnect()
 
 
-@db
+@uses_db
 async def test_http_session_none_without_cookie(session_engine):
     routing = [route("websocket.connect", http_session(reply_http_session))]
     communicator = connect_to(routing)
@@ -340,7 +340,7 @@ async def test_http_session_none_without_cookie(session_engine):
     await communicator.disconnect()
 
 
-@db
+@uses_db
 async def test_http_session_ignores_query_key_by_default(session_engine):
     key = await http_session_with(who="query")
     routing = [route("websocket.connect", http_session(reply_http_session))]
@@ -350,7 +350,7 @@ async def test_http_session_ignores_query_key_by_default(session_engine):
     await communicator.disconnect()
 
 
-@db
+@uses_db
 async def test_http_session_query_key_wins_when_enabled(session_engine, settings):
     settings.GENERIC_CONSUMERS = {
         **settings.GENERIC_CONSUMERS,
@@ -367,7 +367,7 @@ async def test_http_session_query_key_wins_when_enabled(session_engine, settings
     await communicator.disconnect()
 
 
-@db
+@uses_db
 async def test_http_session_modified_is_saved(session_engine):
     key = await http_session_with(who="before")
 
@@ -387,7 +387,7 @@ async def test_http_session_modified_is_saved(session_engine):
     assert await stored() == "after"
 
 
-@db
+@uses_db
 async def test_channel_and_http_session_on_every_message(session_engine):
     key = await http_session_with(who="bridged")
 
@@ -406,7 +406,7 @@ async def test_channel_and_http_session_on_every_message(session_engine):
     await communicator.disconnect()
 
 
-@db
+@uses_db
 async def test_http_session_reuses_scope_session_of_auth_middleware(session_engine):
     key = await http_session_with(who="scope")
 
