@@ -14,6 +14,7 @@ from django.test import Client
 from generic_consumers import Channel, route
 from generic_consumers.asgi import RoutingApplication
 from generic_consumers.exceptions import ConsumeLater
+from generic_consumers.generic.websockets import WebsocketConsumer
 from generic_consumers.message import Message
 from generic_consumers.sessions import (
     channel_and_http_session,
@@ -441,3 +442,24 @@ def test_http_session_reads_dict_headers(db):
         return message.http_session["who"]
 
     assert consumer(message) == "dict"
+
+
+class Counter(WebsocketConsumer):
+    def connect(self, message, **kwargs):
+        message.channel_session["frames"] = 0
+        super().connect(message, **kwargs)
+
+    def receive(self, text=None, bytes=None, **kwargs):
+        self.message.channel_session["frames"] += 1
+        self.send(text=str(self.message.channel_session["frames"]))
+
+
+@uses_db
+async def test_channel_session_class_attribute(session_engine):
+    routing = [Counter.as_route(attrs={"channel_session": True})]
+    communicator = connect_to(routing)
+    assert (await communicator.connect(timeout=1))[0]
+    for expected in ("1", "2"):
+        await communicator.send_to(text_data="+")
+        assert await communicator.receive_from(timeout=1) == expected
+    await communicator.disconnect()
