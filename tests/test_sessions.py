@@ -1,5 +1,6 @@
 """generic_consumers.sessions: channel sessions and the handshake's HTTP session."""
 
+import functools
 import hashlib
 import inspect
 import json
@@ -463,3 +464,74 @@ async def test_channel_session_class_attribute(session_engine):
         await communicator.send_to(text_data="+")
         assert await communicator.receive_from(timeout=1) == expected
     await communicator.disconnect()
+
+
+def test_channel_session_saved_when_consumer_raises_http_session_not(db):
+    http = Client().session
+    http["who"] = "before"
+    http.save()
+    content = {
+        "reply_channel": "e!1",
+        "headers": [[b"cookie", f"sessionid={http.session_key}".encode()]],
+    }
+
+    @channel_and_http_session
+    def consumer(message):
+        message.channel_session["kept"] = True
+        message.http_session["who"] = "after"
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        consumer(Message(content, "websocket.connect", None))
+    assert session_for_reply_channel("e!1")["kept"] is True
+    assert type(http)(session_key=http.session_key)["who"] == "before"
+
+
+def test_channel_session_keeps_its_key_after_cycle_key(db):
+    @channel_session
+    def consumer(message):
+        message.channel_session.cycle_key()
+        message.channel_session["after"] = "cycle"
+
+    consumer(Message({"reply_channel": "c!1"}, "chat.x", None))
+    assert session_for_reply_channel("c!1")["after"] == "cycle"
+
+
+def test_channel_session_save_error_surfaces_after_success(db, monkeypatch):
+    @channel_session
+    def consumer(message):
+        message.channel_session["x"] = 1
+
+    consumer(Message({"reply_channel": "s!1"}, "chat.x", None))
+    store_class = type(session_for_reply_channel("s!1"))
+
+    def broken(self, must_create=False):
+        raise OSError("store down")
+
+    monkeypatch.setattr(store_class, "save", broken)
+    with pytest.raises(OSError):
+        consumer(Message({"reply_channel": "s!1"}, "chat.x", None))
+
+
+def test_channel_session_nested_through_user_decorator_shares_store(db):
+    calls = []
+
+    def logged(func):
+        @functools.wraps(func)  # copies our wrapper's attributes, not its code
+        def inner(message):
+            calls.append("logged")
+            return func(message)
+
+        return inner
+
+    @channel_session
+    @logged
+    @channel_session
+    def consumer(message):
+        message.channel_session["n"] = 1
+        return message.channel_session
+
+    message = Message({"reply_channel": "n!1"}, "chat.x", None)
+    assert consumer(message) is message.channel_session
+    assert calls == ["logged"]
+    assert session_for_reply_channel("n!1")["n"] == 1
