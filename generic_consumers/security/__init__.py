@@ -2,3 +2,5 @@
 
 See :mod:`generic_consumers.security.websockets`.
 """
+
+__all__: list[str] = []
