@@ -22,6 +22,7 @@ from ._runtime import consumer_name, log_consumer_error, run_consumer
 from ._threads import sync_threads
 from .exceptions import ConsumeLater, DenyConnection, validate_close_code
 from .message import Message
+from .sessions import release_channel_session
 
 if TYPE_CHECKING:
     from .asgi import RoutingApplication
@@ -118,11 +119,14 @@ class WebsocketSocket:
         if self.groups and self._has_layer:
             await self.app.discard_memberships(self.reply_channel, self.groups)
             self.groups.clear()
+        await release_channel_session(self.reply_channel, self.executor)
 
     # -- inbound -----------------------------------------------------------------------
 
     def _message(self, channel: str, content: dict[str, Any]) -> Message:
-        return Message(content, channel, self.app.layer)
+        message = Message(content, channel, self.app.layer)
+        message.scope = self.scope
+        return message
 
     async def _on_connect(self, event: dict[str, Any]) -> None:
         scope = self.scope

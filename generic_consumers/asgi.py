@@ -117,17 +117,22 @@ class RoutingApplication:
                 return
 
 
-def get_application(routing: Any = None) -> Any:
+def get_application(routing: Any = None, *, check_origin: bool = True) -> Any:
     """The project's ASGI application: Django for HTTP, the routing for WebSockets.
 
     Use it in ``asgi.py`` as ``application = get_application()``; the routing defaults
-    to ``GENERIC_CONSUMERS["ROUTING"]``.
+    to ``GENERIC_CONSUMERS["ROUTING"]``. WebSocket handshakes go through
+    :class:`~generic_consumers.security.websockets.OriginValidatorMiddleware` (origins
+    must match ``ALLOWED_HOSTS``) unless ``check_origin=False``.
     """
     from channels.routing import ProtocolTypeRouter
     from django.core.asgi import get_asgi_application
 
+    from .security.websockets import OriginValidatorMiddleware
+
     http = get_asgi_application()  # sets Django up first
     sockets = RoutingApplication(routing)
+    websocket = OriginValidatorMiddleware(sockets) if check_origin else sockets
     return ProtocolTypeRouter(
-        {"http": http, "websocket": sockets, "channel": sockets, "lifespan": sockets}
+        {"http": http, "websocket": websocket, "channel": sockets, "lifespan": sockets}
     )

@@ -18,12 +18,14 @@ class Message:
 
     Decorators add ``channel_session``, ``http_session`` and ``user`` to it. ``channel``
     and ``reply_channel`` are built on first access: most consumers never touch
-    them, and a message is made for every frame.
+    them, and a message is made for every frame. ``scope`` is the socket's ASGI scope
+    on the messages a socket dispatches (``None`` on named channels).
     """
 
     channel_session: Any
     http_session: Any
     user: Any
+    scope: dict[str, Any] | None = None
 
     def __init__(
         self,

@@ -3,8 +3,10 @@ import logging
 
 import pytest
 from channels.layers import channel_layers as channels4_layers
+from django.db import connections
 
 from generic_consumers._envelope import local_sockets
+from generic_consumers._threads import sync_threads
 
 
 @pytest.fixture(autouse=True)
@@ -16,6 +18,29 @@ def fresh_layers():
     local_sockets.clear()
 
 
+def _forget_thread_connections():
+    for alias in connections:
+        try:
+            del connections[alias]
+        except AttributeError:  # never opened in this thread
+            pass
+
+
+@pytest.fixture(autouse=True)
+def fresh_thread_connections(request):
+    """After a database test, sync-consumer threads drop their DB connections.
+
+    An in-memory SQLite connection is never closed, and Django's per-message
+    close_old_connections() on a connection left open by a database test trips
+    pytest-django's blocker in the next test that runs sync consumers without the DB.
+    """
+    yield
+    uses_db = {"db", "transactional_db"} & set(request.fixturenames)
+    if uses_db or request.node.get_closest_marker("django_db"):
+        for executor in sync_threads._executors:
+            executor.submit(_forget_thread_connections).result()
+
+
 @pytest.fixture
 def gc_log(caplog):
     caplog.set_level(logging.INFO, logger="generic_consumers")
@@ -25,3 +50,16 @@ def gc_log(caplog):
 async def settle(delay: float = 0.05) -> None:
     """Let in-flight tasks (workers, listeners) run."""
     await asyncio.sleep(delay)
+
+
+SESSION_ENGINES = {
+    "db": "django.contrib.sessions.backends.db",
+    "cache": "django.contrib.sessions.backends.cache",
+}
+
+
+@pytest.fixture(params=sorted(SESSION_ENGINES))
+def session_engine(request, settings):
+    """The session contract: a test taking this fixture runs once per engine."""
+    settings.SESSION_ENGINE = SESSION_ENGINES[request.param]
+    return settings.SESSION_ENGINE
