@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from importlib import import_module
 from typing import Any, overload
 from urllib.parse import parse_qs
@@ -26,7 +25,7 @@ from django.http.cookie import parse_cookie
 from ._decorate import F, Step, decorator
 from ._envelope import local_sockets
 from ._headers import header_value
-from ._threads import sync_threads
+from ._threads import SyncThread, sync_threads
 from .conf import get_settings
 from .exceptions import ConsumeLater
 from .message import Message
@@ -139,7 +138,7 @@ _CHANNEL = Step("channel_session", _enter_channel, _leave_channel)
 
 
 async def release_channel_session(
-    reply_channel: str, executor: ThreadPoolExecutor | None = None
+    reply_channel: str, executor: SyncThread | None = None
 ) -> None:
     """Delete the channel session of a socket that went away (never raises).
 

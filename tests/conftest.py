@@ -37,8 +37,8 @@ def fresh_thread_connections(request):
     yield
     uses_db = {"db", "transactional_db"} & set(request.fixturenames)
     if uses_db or request.node.get_closest_marker("django_db"):
-        for executor in sync_threads._executors:
-            executor.submit(_forget_thread_connections).result()
+        for thread in sync_threads._threads:
+            asyncio.run(sync_threads.run(thread, _forget_thread_connections))
 
 
 @pytest.fixture
