@@ -209,7 +209,7 @@ class WebsocketSocket:
                 size,
                 limit,
             )
-            await self._apply({"close": CLOSE_TOO_BIG})
+            await self._close_from_server(CLOSE_TOO_BIG)
             return
         await self._handle("websocket.receive", content, 0)
 
@@ -347,6 +347,14 @@ class WebsocketSocket:
                         "code": CLOSE_NORMAL if code is True else code,
                     }
                 )
+                self.state = SocketState.CLOSED
+
+    async def _close_from_server(self, code: int) -> None:
+        # Protocol close codes (1009...) are the server's to send: reply content only
+        # allows application codes, so this bypasses _apply's validation.
+        async with self._write_lock:
+            if self.state is not SocketState.CLOSED:
+                await self._send({"type": "websocket.close", "code": code})
                 self.state = SocketState.CLOSED
 
     async def _reject(self) -> None:

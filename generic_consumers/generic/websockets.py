@@ -9,11 +9,16 @@ from typing import Any, ClassVar
 from django.core.serializers.json import DjangoJSONEncoder
 
 from ..channel import Channel, Group
-from ..exceptions import validate_close_code
+from ..exceptions import SendNotAvailableOnDemultiplexer, validate_close_code
 from ..message import Message
 from .base import BaseConsumer
 
-__all__ = ["JsonWebsocketConsumer", "WebsocketConsumer"]
+__all__ = [
+    "JsonWebsocketConsumer",
+    "WebsocketConsumer",
+    "WebsocketDemultiplexer",
+    "WebsocketMultiplexer",
+]
 
 logger = logging.getLogger("generic_consumers")
 
@@ -117,7 +122,17 @@ class WebsocketConsumer(BaseConsumer):
     def send(
         self, text: str | None = None, bytes: bytes | None = None, close: Any = False
     ) -> None:
-        """Send a frame; ``close`` (True or a code) closes the socket after it."""
+        """Send a frame; ``close`` (True or a code) closes the socket after it.
+
+        Behind a demultiplexer this raises ``SendNotAvailableOnDemultiplexer``: reply
+        with the ``multiplexer`` keyword argument's ``send(payload)`` instead.
+        """
+        stream = getattr(self.message, "demultiplexer_stream", None)
+        if stream is not None:
+            raise SendNotAvailableOnDemultiplexer(
+                f"{type(self).__name__} runs for stream {stream!r} of a "
+                "demultiplexer; reply with kwargs['multiplexer'].send(payload)."
+            )
         _reply_channel(self.message).send(_reply(text, bytes, close))
 
     @classmethod
@@ -198,3 +213,8 @@ class JsonWebsocketConsumer(WebsocketConsumer):
     def encode_json(cls, content: Any) -> str:
         """JSON with Django's encoder, so dates, decimals and UUIDs serialise."""
         return _json_encoder.encode(content)
+
+
+# Re-exported here, their 1.x import path. At the bottom: multiplexing subclasses
+# JsonWebsocketConsumer, so it must find this module's classes defined.
+from .multiplexing import WebsocketDemultiplexer, WebsocketMultiplexer  # noqa: E402
