@@ -143,8 +143,11 @@ class WebsocketDemultiplexer(JsonWebsocketConsumer):
     (see :meth:`handle_invalid_frame`).
     """
 
+    #: ``{stream: consumer}``: run for this socket with a ``multiplexer`` kwarg.
     consumers: ClassVar[dict[str, Any]] = {}
+    #: ``{stream: "channel.name"}``: payloads are sent onto that named channel.
     mapping: ClassVar[dict[str, str]] = {}
+    #: The class of the ``multiplexer`` handed to stream consumers.
     multiplexer_class: ClassVar[type[WebsocketMultiplexer]] = WebsocketMultiplexer
 
     # -- connect / disconnect ----------------------------------------------------------
