@@ -637,3 +637,74 @@ async def test_demultiplexer_mapping_target_outside_named_channels_gets_payload_
     assert await communicator.receive_nothing(timeout=0.2)
     assert sent == []
     await communicator.disconnect()
+
+
+async def test_demultiplexer_function_stream_consumer_accepts_are_swallowed(sent):
+    def feed(message, multiplexer=None, **kwargs):
+        calls.append((message.channel_name, multiplexer.stream))
+        if message.channel_name == "websocket.connect":
+            message.reply_channel.send({"accept": True})
+        elif message.channel_name == "websocket.receive":
+            payload = json.loads(message["text"])
+            multiplexer.send({"got": payload})
+
+    class Functions(WebsocketDemultiplexer):
+        consumers = {"feed": feed}
+
+    communicator = await open_socket([route_class(Functions, path="^/demux/$")])
+    assert [r for r in sent if r[2].get("accept")] == [
+        ("send", sent[0][1], {"accept": True})
+    ]
+    await send_frame(communicator, "feed", {"n": 1})
+    assert await communicator.receive_json_from(timeout=1) == {
+        "stream": "feed",
+        "payload": {"got": {"n": 1}},
+    }
+    await communicator.disconnect()
+    await settle(0.1)
+    assert calls == [
+        ("websocket.connect", "feed"),
+        ("websocket.receive", "feed"),
+        ("websocket.disconnect", "feed"),
+    ]
+
+
+async def test_demultiplexer_stream_message_keeps_session_and_user_attributes():
+    seen = []
+
+    class WhoAmI(JsonWebsocketConsumer):
+        def receive(self, content, multiplexer=None, **kwargs):
+            seen.append((self.message.user, getattr(self.message, "http_session", 0)))
+            multiplexer.send({})
+
+    class Authed(WebsocketDemultiplexer):
+        consumers = {"who": WhoAmI}
+
+        def receive(self, content, **kwargs):
+            self.message.user = "alice"  # what channel_session_user would set
+            super().receive(content, **kwargs)
+
+    communicator = await open_socket([route_class(Authed, path="^/demux/$")])
+    await send_frame(communicator, "who", {})
+    await communicator.receive_json_from(timeout=1)
+    assert seen == [("alice", 0)]
+    await communicator.disconnect()
+
+
+@pytest.mark.parametrize("how", ["deny", "close"])
+async def test_demultiplexer_stream_consumer_can_close_the_socket(how):
+    class Closer(JsonWebsocketConsumer):
+        def receive(self, content, **kwargs):
+            if how == "deny":
+                raise DenyConnection
+            # An accept riding along is dropped; the close goes through.
+            self.message.reply_channel.send({"accept": True, "close": 4009})
+
+    class Closing(WebsocketDemultiplexer):
+        consumers = {"c": Closer}
+
+    communicator = await open_socket([route_class(Closing, path="^/demux/$")])
+    await send_frame(communicator, "c", {})
+    output = await communicator.receive_output(timeout=1)
+    code = 1000 if how == "deny" else 4009
+    assert output == {"type": "websocket.close", "code": code}
