@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 from django.core.serializers.json import DjangoJSONEncoder
 
 from ..channel import Channel, Group
-from ..exceptions import validate_close_code
+from ..exceptions import SendNotAvailableOnDemultiplexer, validate_close_code
 from ..message import Message
 from .base import AsyncBaseConsumer, BaseConsumer
 
@@ -24,6 +24,8 @@ __all__ = [
     "AsyncWebsocketConsumer",
     "JsonWebsocketConsumer",
     "WebsocketConsumer",
+    "WebsocketDemultiplexer",
+    "WebsocketMultiplexer",
 ]
 
 logger = logging.getLogger("generic_consumers")
@@ -89,6 +91,20 @@ class WebsocketMixin:
             handler = channel_session_user_from_http(handler)
         # strict_ordering needs no wrapper: a socket's messages run one at a time.
         return handler
+
+    def _own_reply_channel(self) -> Channel:
+        """The socket's reply channel for this consumer's own ``send``.
+
+        Behind a demultiplexer a stream consumer must reply through the ``multiplexer``
+        keyword argument, which frames the payload for its stream.
+        """
+        stream = getattr(self.message, "demultiplexer_stream", None)
+        if stream is not None:
+            raise SendNotAvailableOnDemultiplexer(
+                f"{type(self).__name__} runs for stream {stream!r} of a "
+                "demultiplexer; reply with kwargs['multiplexer'].send(payload)."
+            )
+        return _reply_channel(self.message)
 
     def connection_groups(self, **kwargs: Any) -> list[str]:
         """Groups the socket joins on connect and leaves on disconnect."""
@@ -171,8 +187,12 @@ class WebsocketConsumer(WebsocketMixin, BaseConsumer):
     def send(
         self, text: str | None = None, bytes: bytes | None = None, close: Any = False
     ) -> None:
-        """Send a frame; ``close`` (True or a code) closes the socket after it."""
-        _reply_channel(self.message).send(_reply(text, bytes, close))
+        """Send a frame; ``close`` (True or a code) closes the socket after it.
+
+        Behind a demultiplexer this raises ``SendNotAvailableOnDemultiplexer``: reply
+        with the ``multiplexer`` keyword argument's ``send(payload)`` instead.
+        """
+        self._own_reply_channel().send(_reply(text, bytes, close))
 
     @classmethod
     def group_send(
@@ -256,7 +276,7 @@ class AsyncWebsocketConsumer(WebsocketMixin, AsyncBaseConsumer):
     async def send(
         self, text: str | None = None, bytes: bytes | None = None, close: Any = False
     ) -> None:
-        await _reply_channel(self.message).asend(_reply(text, bytes, close))
+        await self._own_reply_channel().asend(_reply(text, bytes, close))
 
     @classmethod
     async def group_send(
@@ -304,3 +324,8 @@ class AsyncJsonWebsocketConsumer(JsonMixin, AsyncWebsocketConsumer):
         cls, name: str, content: Any, close: Any = False
     ) -> None:
         await Group(name).asend(_reply(cls.encode_json(content), None, close))
+
+
+# Re-exported here, their 1.x import path. At the bottom: multiplexing subclasses
+# JsonWebsocketConsumer, so it must find this module's classes defined.
+from .multiplexing import WebsocketDemultiplexer, WebsocketMultiplexer  # noqa: E402

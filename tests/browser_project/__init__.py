@@ -1,0 +1,1 @@
+"""The Django project Daphne serves for tests/test_browser.py."""
