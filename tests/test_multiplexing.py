@@ -708,3 +708,114 @@ async def test_demultiplexer_stream_consumer_can_close_the_socket(how):
     output = await communicator.receive_output(timeout=1)
     code = 1000 if how == "deny" else 4009
     assert output == {"type": "websocket.close", "code": code}
+
+
+# -- async twin and mixed stream consumers ------------------------------------------
+
+from generic_consumers.generic.websockets import (  # noqa: E402
+    AsyncJsonWebsocketConsumer,
+    AsyncWebsocketDemultiplexer,
+)
+
+
+class AsyncEchoStream(AsyncJsonWebsocketConsumer):
+    async def connect(self, message, multiplexer=None, **kwargs):
+        calls.append(("async.connect", multiplexer.stream))
+        await super().connect(message, **kwargs)
+
+    async def receive(self, content, multiplexer=None, **kwargs):
+        if content.get("fail"):
+            raise RuntimeError("stream failure")
+        if content.get("own_send"):
+            await self.send({"never": True})
+        multiplexer.send({"async-echo": content})
+
+    async def disconnect(self, message, multiplexer=None, **kwargs):
+        calls.append(("async.disconnect", multiplexer.stream))
+
+
+def mapped_echo(message, **kwargs):
+    payload = {k: v for k, v in message.content.items() if k != "reply_channel"}
+    message.reply_channel.send(WebsocketDemultiplexer.encode("mapped", payload))
+
+
+@pytest.fixture(params=["sync-demux", "async-demux"])
+def any_demux(request):
+    base = (
+        WebsocketDemultiplexer
+        if request.param == "sync-demux"
+        else AsyncWebsocketDemultiplexer
+    )
+
+    class Mixed(base):
+        consumers = {"sync": EchoStream, "async": AsyncEchoStream}
+        mapping = {"mapped": "tests.mapped_echo"}
+        groups = ["mixed"]
+
+    return Mixed
+
+
+async def test_demux_twins_accept_once_and_reach_sync_and_async_streams(
+    any_demux, sent
+):
+    routing = [
+        route_class(any_demux, path=r"^/demux/$"),
+        route("tests.mapped_echo", mapped_echo),
+    ]
+    app = RoutingApplication(routing)
+    c = WebsocketCommunicator(app, "/demux/")
+    assert (await c.connect(timeout=1))[0]
+    accepts = [r for r in sent if r[0] == "send" and r[2].get("accept")]
+    assert len(accepts) == 1
+    assert ("async.connect", "async") in calls
+    assert any(call[0] == "echo.connect" for call in calls)
+    await send_frame(c, "async", {"n": 1})
+    assert await c.receive_json_from(1) == {
+        "stream": "async",
+        "payload": {"async-echo": {"n": 1}},
+    }
+    await send_frame(c, "sync", {"n": 2})
+    assert await c.receive_json_from(1) == {
+        "stream": "sync",
+        "payload": {"echo": {"n": 2}},
+    }
+    await send_frame(c, "mapped", {"n": 3, "reply_channel": "forged!x"})
+    assert await c.receive_json_from(1) == {
+        "stream": "mapped",
+        "payload": {"n": 3, "path": "/demux/"},
+    }
+    await Group("mixed").asend({"text": "group"})
+    assert await c.receive_from(1) == "group"
+    await c.disconnect()
+    await settle()
+    assert ("async.disconnect", "async") in calls
+    await app.stop_workers()
+
+
+async def test_demux_twins_isolate_failures_and_refuse_own_send(any_demux, gc_log):
+    app = RoutingApplication([route_class(any_demux, path=r"^/demux/$")])
+    c = WebsocketCommunicator(app, "/demux/")
+    assert (await c.connect(timeout=1))[0]
+    await send_frame(c, "async", {"fail": True})
+    await send_frame(c, "async", {"own_send": True})
+    await send_frame(c, "nope", {})
+    await send_frame(c, "sync", {"still": "open"})
+    assert await c.receive_json_from(1) == {
+        "stream": "sync",
+        "payload": {"echo": {"still": "open"}},
+    }
+    assert await c.receive_nothing(0.05)
+    text = gc_log.text
+    assert "Stream 'async' of Mixed: AsyncEchoStream raised RuntimeError" in text
+    assert "raised SendNotAvailableOnDemultiplexer" in text
+    assert "unknown stream 'nope'" in text
+    await c.disconnect()
+
+
+async def test_async_demux_own_send_and_group_send_raise():
+    class Only(AsyncWebsocketDemultiplexer):
+        consumers = {}
+
+    with pytest.raises(SendNotAvailableOnDemultiplexer):
+        Only.group_send("g", {"x": 1})
+    assert Only.encode("s", {"a": 1}) == WebsocketMultiplexer.encode("s", {"a": 1})

@@ -11,9 +11,15 @@ code that the 1.x docs still describe). Import the classes from
 from __future__ import annotations
 
 import copy
+import functools
+import inspect
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from .._consumers import is_async_consumer
+from .._context import current_origin
+from .._threads import sync_threads
 from ..channel import Channel, Group
 from ..exceptions import (
     ChannelSocketException,
@@ -23,12 +29,21 @@ from ..exceptions import (
     validate_close_code,
 )
 from ..message import Message
-from .websockets import JsonWebsocketConsumer, _json_encoder, _reply_channel
+from .websockets import (
+    AsyncJsonWebsocketConsumer,
+    JsonWebsocketConsumer,
+    _json_encoder,
+    _reply_channel,
+)
 
 if TYPE_CHECKING:
     from ..layers import ChannelLayerWrapper
 
-__all__ = ["WebsocketDemultiplexer", "WebsocketMultiplexer"]
+__all__ = [
+    "AsyncWebsocketDemultiplexer",
+    "WebsocketDemultiplexer",
+    "WebsocketMultiplexer",
+]
 
 logger = logging.getLogger("generic_consumers")
 
@@ -129,19 +144,9 @@ class _StreamMessage(Message):
         return self._reply_channel  # type: ignore[return-value]
 
 
-class WebsocketDemultiplexer(JsonWebsocketConsumer):
-    """Routes ``{"stream": ..., "payload": {...}}`` frames by stream name.
-
-    ``consumers = {stream: ConsumerClass}`` runs the class for this socket: every
-    stream's consumer gets ``connect`` and ``disconnect``, and the payload of a frame
-    as if it were a JSON frame of its own, each with a ``multiplexer`` keyword argument
-    to reply through. ``mapping = {stream: "channel.name"}`` sends the payload, with
-    ``reply_channel`` and ``path`` set by the server, onto that named channel, where
-    routed consumers answer with ``message.reply_channel.send(
-    WebsocketDemultiplexer.encode(stream, payload))``. A stream in both goes to
-    ``consumers``. Both dicts are the whitelist: any other stream is an invalid frame
-    (see :meth:`handle_invalid_frame`).
-    """
+class DemultiplexerMixin:
+    """Everything the sync and async demultiplexers share: checking frames, building
+    each stream consumer's own message, forwarding to a mapped channel."""
 
     #: ``{stream: consumer}``: run for this socket with a ``multiplexer`` kwarg.
     consumers: ClassVar[dict[str, Any]] = {}
@@ -150,91 +155,53 @@ class WebsocketDemultiplexer(JsonWebsocketConsumer):
     #: The class of the ``multiplexer`` handed to stream consumers.
     multiplexer_class: ClassVar[type[WebsocketMultiplexer]] = WebsocketMultiplexer
 
-    # -- connect / disconnect ----------------------------------------------------------
+    message: Message
+    path: str
+    encode_json: Callable[[Any], str]
 
-    def connect(self, message: Message, **kwargs: Any) -> None:
-        """Runs on ``websocket.connect``: forwards it to every stream consumer, then
-        accepts the socket (once).
-
-        A stream consumer raising ``DenyConnection`` rejects the socket; any other
-        exception is logged and the others still run.
-        """
-        self._forward_to_all(message, kwargs, deep=True)
-        _reply_channel(message).send({"accept": True})
-
-    def disconnect(self, message: Message, **kwargs: Any) -> None:
-        """Runs once the socket has closed: forwards it to every stream consumer."""
-        self._forward_to_all(message, kwargs, deep=False)
-
-    def _forward_to_all(
-        self, message: Message, kwargs: dict[str, Any], *, deep: bool
-    ) -> None:
-        for stream, consumer in self.consumers.items():
-            # Each consumer gets its own copy: one must never see another's changes.
-            content = copy.deepcopy(message.content) if deep else dict(message.content)
-            try:
-                self._call(stream, consumer, message, content, kwargs)
-            except (DenyConnection, ChannelSocketException):
-                raise
-            except Exception as exc:
-                self._log_stream_error(stream, consumer, message, exc)
-
-    # -- frames ------------------------------------------------------------------------
-
-    def receive(self, content: Any = None, **kwargs: Any) -> None:  # type: ignore[override]
-        """Runs for each frame: checks it and hands its payload to its stream."""
+    def _parse(self, content: Any) -> tuple[str, Any, Any, str | None] | str:
+        """``(stream, payload, consumer, mapped channel)`` for a good frame, or the
+        reason it is refused."""
         if not isinstance(content, dict):
-            return self.handle_invalid_frame(
+            return (
                 f"frame is a JSON {type(content).__name__}, not an object with "
-                "'stream' and 'payload'",
-                **kwargs,
+                "'stream' and 'payload'"
             )
         stream = content.get("stream")
         if not isinstance(stream, str) or "payload" not in content:
-            return self.handle_invalid_frame(
-                "frame needs a string 'stream' and a 'payload'", **kwargs
-            )
-        payload = content["payload"]
+            return "frame needs a string 'stream' and a 'payload'"
         consumer = self.consumers.get(stream)
-        target: str | None = None
-        if consumer is None:
-            target = self.mapping.get(stream)
+        target = None if consumer is not None else self.mapping.get(stream)
         if consumer is None and target is None:
-            return self.handle_invalid_frame(f"unknown stream {stream!r}", **kwargs)
+            return f"unknown stream {stream!r}"
+        payload = content["payload"]
         if not isinstance(payload, dict):
-            return self.handle_invalid_frame(
-                f"payload of stream {stream!r} is not a JSON object", **kwargs
-            )
-        message = self.message
-        if consumer is not None:
-            frame = {
-                "reply_channel": message.content["reply_channel"],
-                "path": self.path,
-                "order": message.content.get("order"),
-                "text": self.encode_json(payload),
-            }
-            try:
-                self._call(stream, consumer, message, frame, kwargs)
-            except (DenyConnection, ChannelSocketException, ConsumeLater):
-                raise
-            except Exception as exc:
-                self._log_stream_error(stream, consumer, message, exc)
-        elif target is not None:
-            # The payload was decoded for this frame alone, so it is ours to extend.
-            # The server's values win: a client must not pick where replies go.
-            payload["reply_channel"] = message.content["reply_channel"]
-            payload["path"] = self.path
-            Channel(target, channel_layer=message.channel_layer).send(payload)
-        return None
+            return f"payload of stream {stream!r} is not a JSON object"
+        return stream, payload, consumer, target
 
-    def _call(
-        self,
-        stream: str,
-        consumer: Any,
-        message: Message,
-        content: dict[str, Any],
-        kwargs: dict[str, Any],
-    ) -> None:
+    def _frame_for(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """The receive message a stream consumer sees: its payload as a JSON frame."""
+        content = self.message.content
+        return {
+            "reply_channel": content["reply_channel"],
+            "path": self.path,
+            "order": content.get("order"),
+            "text": self.encode_json(payload),
+        }
+
+    def _forward_to_channel(self, target: str, payload: dict[str, Any]) -> None:
+        # The payload was decoded for this frame alone, so it is ours to extend. The
+        # server's values win: a client must not pick where replies go. Inside a
+        # consumer this send is only buffered, so it never blocks the loop.
+        message = self.message
+        payload["reply_channel"] = message.content["reply_channel"]
+        payload["path"] = self.path
+        Channel(target, channel_layer=message.channel_layer).send(payload)
+
+    def _stream_call(
+        self, stream: str, message: Message, content: dict[str, Any], kwargs: dict
+    ) -> tuple[Message, dict[str, Any]]:
+        """The message and kwargs for one stream consumer call."""
         stream_message = _StreamMessage(
             content, message.channel_name, message.channel_layer, stream
         )
@@ -242,9 +209,8 @@ class WebsocketDemultiplexer(JsonWebsocketConsumer):
             value = getattr(message, name, None)
             if value is not None:
                 setattr(stream_message, name, value)
-        reply_channel = _reply_channel(message)
-        multiplexer = self.multiplexer_class(stream, reply_channel)
-        consumer(stream_message, **{**kwargs, "multiplexer": multiplexer})
+        multiplexer = self.multiplexer_class(stream, _reply_channel(message))
+        return stream_message, {**kwargs, "multiplexer": multiplexer}
 
     def _log_stream_error(
         self, stream: str, consumer: Any, message: Message, exc: BaseException
@@ -260,9 +226,13 @@ class WebsocketDemultiplexer(JsonWebsocketConsumer):
             exc_info=exc,
         )
 
-    # -- sending -----------------------------------------------------------------------
+    def _connect_copies(self, message: Message, deep: bool):
+        # Each consumer gets its own copy: one must never see another's changes.
+        for stream, consumer in self.consumers.items():
+            content = copy.deepcopy(message.content) if deep else dict(message.content)
+            yield stream, consumer, content
 
-    def send(self, *args: Any, **kwargs: Any) -> None:
+    def send(self, *args: Any, **kwargs: Any) -> Any:
         """Not available: reply through a stream's ``multiplexer.send(payload)``."""
         raise SendNotAvailableOnDemultiplexer(
             f"{type(self).__name__} cannot send by itself: reply on a stream with "
@@ -271,7 +241,7 @@ class WebsocketDemultiplexer(JsonWebsocketConsumer):
         )
 
     @classmethod
-    def group_send(cls, *args: Any, **kwargs: Any) -> None:
+    def group_send(cls, *args: Any, **kwargs: Any) -> Any:
         """Not available: use ``WebsocketMultiplexer.group_send(group, stream,
         payload)``."""
         raise SendNotAvailableOnDemultiplexer(
@@ -284,3 +254,122 @@ class WebsocketDemultiplexer(JsonWebsocketConsumer):
         """Reply content for ``payload`` on ``stream``; delegates to
         ``multiplexer_class.encode``."""
         return cls.multiplexer_class.encode(stream, payload)
+
+
+# Exceptions a stream consumer may raise on purpose: they act on the whole socket.
+_SOCKET_EXCEPTIONS = (DenyConnection, ChannelSocketException, ConsumeLater)
+
+
+class WebsocketDemultiplexer(DemultiplexerMixin, JsonWebsocketConsumer):
+    """Routes ``{"stream": ..., "payload": {...}}`` frames by stream name.
+
+    ``consumers = {stream: ConsumerClass}`` runs the class for this socket: every
+    stream's consumer gets ``connect`` and ``disconnect``, and the payload of a frame
+    as if it were a JSON frame of its own, each with a ``multiplexer`` keyword argument
+    to reply through. ``mapping = {stream: "channel.name"}`` sends the payload, with
+    ``reply_channel`` and ``path`` set by the server, onto that named channel, where
+    routed consumers answer with ``message.reply_channel.send(
+    WebsocketDemultiplexer.encode(stream, payload))``. A stream in both goes to
+    ``consumers``. Both dicts are the whitelist: any other stream is an invalid frame
+    (see :meth:`handle_invalid_frame`). A stream consumer that raises is logged and
+    the other streams carry on; ``DenyConnection`` and ``WebsocketCloseException``
+    act on the whole socket.
+    """
+
+    def connect(self, message: Message, **kwargs: Any) -> None:
+        """Runs on ``websocket.connect``: forwards it to every stream consumer, then
+        accepts the socket (once)."""
+        for stream, consumer, content in self._connect_copies(message, deep=True):
+            self._call(stream, consumer, message, content, kwargs)
+        _reply_channel(message).send({"accept": True})
+
+    def disconnect(self, message: Message, **kwargs: Any) -> None:
+        """Runs once the socket has closed: forwards it to every stream consumer."""
+        for stream, consumer, content in self._connect_copies(message, deep=False):
+            self._call(stream, consumer, message, content, kwargs)
+
+    def receive(self, content: Any = None, **kwargs: Any) -> None:  # type: ignore[override]
+        """Runs for each frame: checks it and hands its payload to its stream."""
+        parsed = self._parse(content)
+        if isinstance(parsed, str):
+            return self.handle_invalid_frame(parsed, **kwargs)
+        stream, payload, consumer, target = parsed
+        if consumer is not None:
+            self._call(stream, consumer, self.message, self._frame_for(payload), kwargs)
+        elif target is not None:
+            self._forward_to_channel(target, payload)
+        return None
+
+    def _call(self, stream, consumer, message, content, kwargs) -> None:
+        stream_message, call_kwargs = self._stream_call(
+            stream, message, content, kwargs
+        )
+        try:
+            if is_async_consumer(consumer):
+                # An async stream consumer under a sync demultiplexer: run it on the
+                # loop from this worker thread.
+                from asgiref.sync import async_to_sync
+
+                async def run() -> None:
+                    await consumer(stream_message, **call_kwargs)
+
+                async_to_sync(run)()
+            else:
+                consumer(stream_message, **call_kwargs)
+        except _SOCKET_EXCEPTIONS:
+            raise
+        except Exception as exc:
+            self._log_stream_error(stream, consumer, message, exc)
+
+
+class AsyncWebsocketDemultiplexer(DemultiplexerMixin, AsyncJsonWebsocketConsumer):
+    """The async twin of :class:`WebsocketDemultiplexer`: runs on the event loop.
+
+    Async stream consumers (``AsyncJsonWebsocketConsumer`` subclasses, ``async def``
+    functions) run with no thread hop; sync ones hop to the socket's thread.
+    """
+
+    async def connect(self, message: Message, **kwargs: Any) -> None:
+        for stream, consumer, content in self._connect_copies(message, deep=True):
+            await self._call(stream, consumer, message, content, kwargs)
+        await _reply_channel(message).asend({"accept": True})
+
+    async def disconnect(self, message: Message, **kwargs: Any) -> None:
+        for stream, consumer, content in self._connect_copies(message, deep=False):
+            await self._call(stream, consumer, message, content, kwargs)
+
+    async def receive(self, content: Any = None, **kwargs: Any) -> None:  # type: ignore[override]
+        parsed = self._parse(content)
+        if isinstance(parsed, str):
+            await self.handle_invalid_frame(parsed, **kwargs)
+            return
+        stream, payload, consumer, target = parsed
+        if consumer is not None:
+            await self._call(
+                stream, consumer, self.message, self._frame_for(payload), kwargs
+            )
+        elif target is not None:
+            self._forward_to_channel(target, payload)
+
+    async def _call(self, stream, consumer, message, content, kwargs) -> None:
+        stream_message, call_kwargs = self._stream_call(
+            stream, message, content, kwargs
+        )
+        try:
+            if is_async_consumer(consumer):
+                result = consumer(stream_message, **call_kwargs)
+                if inspect.isawaitable(result):
+                    await result
+            else:
+                # A sync stream consumer: one hop to the socket's own thread, in this
+                # context, so its sends join the demultiplexer's buffer.
+                thread = getattr(current_origin.get(), "executor", None)
+                await sync_threads.run(
+                    thread or sync_threads.pick(),
+                    functools.partial(consumer, **call_kwargs),
+                    stream_message,
+                )
+        except _SOCKET_EXCEPTIONS:
+            raise
+        except Exception as exc:
+            self._log_stream_error(stream, consumer, message, exc)

@@ -22,6 +22,7 @@ from .base import AsyncBaseConsumer, BaseConsumer
 __all__ = [
     "AsyncJsonWebsocketConsumer",
     "AsyncWebsocketConsumer",
+    "AsyncWebsocketDemultiplexer",
     "JsonWebsocketConsumer",
     "WebsocketConsumer",
     "WebsocketDemultiplexer",
@@ -328,4 +329,8 @@ class AsyncJsonWebsocketConsumer(JsonMixin, AsyncWebsocketConsumer):
 
 # Re-exported here, their 1.x import path. At the bottom: multiplexing subclasses
 # JsonWebsocketConsumer, so it must find this module's classes defined.
-from .multiplexing import WebsocketDemultiplexer, WebsocketMultiplexer  # noqa: E402
+from .multiplexing import (  # noqa: E402
+    AsyncWebsocketDemultiplexer,
+    WebsocketDemultiplexer,
+    WebsocketMultiplexer,
+)
