@@ -30,6 +30,26 @@ PROMISED = {
         "JsonWebsocketConsumer",
         "AsyncWebsocketConsumer",
         "AsyncJsonWebsocketConsumer",
+        "WebsocketMultiplexer",
+        "WebsocketDemultiplexer",
+        "AsyncWebsocketDemultiplexer",
+    ],
+    "generic_consumers.sessions": [
+        "channel_session",
+        "http_session",
+        "channel_and_http_session",
+        "enforce_ordering",
+        "session_for_reply_channel",
+    ],
+    "generic_consumers.auth": [
+        "channel_session_user",
+        "http_session_user",
+        "channel_session_user_from_http",
+        "channel_and_http_session_user_from_http",
+    ],
+    "generic_consumers.security.websockets": [
+        "allowed_hosts_only",
+        "AllowedHostsOnlyOriginValidator",
     ],
     "generic_consumers.message": ["Message"],
     "generic_consumers.exceptions": [
@@ -64,3 +84,11 @@ def test_exports_py_typed_is_shipped():
     from importlib.resources import files
 
     assert files("generic_consumers").joinpath("py.typed").is_file()
+
+
+def test_exports_websocketbridge_static_files_are_shipped():
+    from importlib.resources import files
+
+    js = files("generic_consumers").joinpath("static/generic_consumers/js")
+    assert js.joinpath("websocketbridge.js").is_file()
+    assert js.joinpath("websocketbridge.mjs").is_file()
