@@ -14,7 +14,7 @@ INSTALLED_APPS = [
     "generic_consumers",
     "tests",
 ]
-DATABASES = {
+DATABASES: dict[str, dict] = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": os.environ.get("GC_TEST_DB", ":memory:"),
