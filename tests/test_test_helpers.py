@@ -5,6 +5,7 @@ import os
 import re
 import subprocess
 import sys
+import unittest
 from pathlib import Path
 
 import pytest
@@ -337,3 +338,27 @@ def test_live_server_case_serves_the_project(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2 passed" in result.stdout
+
+
+@pytest.mark.django_db
+def test_channel_test_case_swaps_and_restores_layers():
+    from channels.layers import channel_layers as channels4_layers
+
+    before = InMemoryChannelLayer()
+    channels4_layers.set("default", before)
+    wrapper = channel_layers["default"]
+    seen = {}
+
+    class Inner(ChannelTestCase):
+        def runTest(self):
+            seen["raw"] = get_channel_layer()
+            seen["wrapper"] = channel_layers["default"]
+
+    result = unittest.TestResult()
+    Inner()(result)
+    assert result.wasSuccessful(), result.errors + result.failures
+    assert seen["raw"] is not before and isinstance(seen["raw"], InMemoryChannelLayer)
+    assert seen["wrapper"] is not wrapper
+    assert seen["wrapper"].routing == wrapper.routing
+    assert channels4_layers.backends["default"] is before
+    assert channel_layers["default"] is wrapper
