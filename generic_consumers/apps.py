@@ -7,3 +7,6 @@ class GenericConsumersConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401  registers the system checks
+        from .binding.base import registry
+
+        registry.register_all()

@@ -14,12 +14,16 @@ INSTALLED_APPS = [
     "generic_consumers",
     "tests",
 ]
-DATABASES = {
+DATABASES: dict[str, dict] = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": os.environ.get("GC_TEST_DB", ":memory:"),
     }
 }
+if os.environ.get("GC_TEST_DB"):
+    # SQLite test databases live in memory unless named; a file lets a server process
+    # (ChannelLiveServerTestCase) share the test's data.
+    DATABASES["default"]["TEST"] = {"NAME": os.environ["GC_TEST_DB"] + ".test"}
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 ROOT_URLCONF = "tests.urls"
 ASGI_APPLICATION = "tests.asgi.application"

@@ -51,6 +51,20 @@ PROMISED = {
         "allowed_hosts_only",
         "AllowedHostsOnlyOriginValidator",
     ],
+    "generic_consumers.binding": ["Binding"],
+    "generic_consumers.binding.websockets": [
+        "WebsocketBinding",
+        "WebsocketBindingWithMembers",
+    ],
+    "generic_consumers.test": [
+        "ChannelTestCase",
+        "TransactionChannelTestCase",
+        "Client",
+        "WSClient",
+        "HttpClient",
+        "apply_routes",
+        "ChannelLiveServerTestCase",
+    ],
     "generic_consumers.message": ["Message"],
     "generic_consumers.exceptions": [
         "ConsumeLater",
