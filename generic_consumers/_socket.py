@@ -20,6 +20,7 @@ from django.utils.crypto import get_random_string
 from ._envelope import MEMBERSHIP, MESSAGE, local_sockets
 from ._runtime import consumer_name, log_consumer_error, run_consumer
 from ._threads import sync_threads
+from .channel import Channel
 from .exceptions import ConsumeLater, DenyConnection, validate_close_code
 from .message import Message
 from .sessions import release_channel_session
@@ -74,6 +75,8 @@ class WebsocketSocket:
             # process; Group and named channels will say what is missing.
             self._has_layer = False
             self.reply_channel = "generic_consumers.local!" + get_random_string(12)
+        self._layer = layer
+        self._reply = Channel(self.reply_channel, channel_layer=layer)
         local_sockets[self.reply_channel] = self
         if self._has_layer:
             self._listener = asyncio.ensure_future(self._listen())
@@ -124,8 +127,10 @@ class WebsocketSocket:
     # -- inbound -----------------------------------------------------------------------
 
     def _message(self, channel: str, content: dict[str, Any]) -> Message:
-        message = Message(content, channel, self.app.layer)
+        message = Message(content, channel, self._layer)
         message.scope = self.scope
+        # Every message of the socket shares one reply Channel, built once.
+        message._reply_channel = self._reply
         return message
 
     async def _on_connect(self, event: dict[str, Any]) -> None:
