@@ -18,6 +18,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.crypto import get_random_string
 
 from ._envelope import MEMBERSHIP, MESSAGE, local_sockets
+from ._outage import backoff, is_transient, outage
 from ._runtime import consumer_name, log_consumer_error, run_consumer
 from ._threads import sync_threads
 from .exceptions import ConsumeLater, DenyConnection, validate_close_code
@@ -25,6 +26,7 @@ from .message import Message
 
 if TYPE_CHECKING:
     from .asgi import RoutingApplication
+    from .layers import ChannelLayerWrapper
 
 logger = logging.getLogger("generic_consumers")
 
@@ -61,10 +63,17 @@ class WebsocketSocket:
         self._retries: deque[tuple[str, dict[str, Any], int]] = deque()
         self._next: asyncio.Future | None = None
         self._has_layer = True
+        self.loop: asyncio.AbstractEventLoop | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
 
+    @property
+    def layer(self) -> ChannelLayerWrapper | None:
+        """The layer carrying this socket's reply channel and groups, if any."""
+        return self.app.layer if self._has_layer else None
+
     async def run(self) -> None:
+        self.loop = asyncio.get_running_loop()
         layer = self.app.layer
         try:
             self.reply_channel = await layer.raw.new_channel()
@@ -272,18 +281,30 @@ class WebsocketSocket:
 
     async def _listen(self) -> None:
         raw = self.app.layer.raw
+        delays = None
         while True:
             try:
                 envelope = await raw.receive(self.reply_channel)
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                logger.exception(
-                    "Receiving on reply channel %r failed; retrying in 1 s",
-                    self.reply_channel,
-                )
-                await asyncio.sleep(1)
+            except Exception as exc:
+                # The layer is down (or broken): keep the socket, retry with jittered
+                # backoff, and leave the logging to the process-wide outage log, so a
+                # thousand sockets make one line, not a thousand a second.
+                if is_transient(exc):
+                    outage.failed("receiving on reply channels", exc)
+                else:
+                    logger.error(
+                        "Receiving on reply channel %r failed: %r; retrying",
+                        self.reply_channel,
+                        exc,
+                    )
+                delays = delays or backoff()
+                await asyncio.sleep(next(delays))
                 continue
+            if delays is not None:
+                delays = None
+                outage.recovered()
             kind = envelope.get("type")
             if kind == MESSAGE:
                 await self.deliver(envelope["content"], None)
