@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from channels.exceptions import ChannelFull
 
+from ._outage import retry_once
+
 if TYPE_CHECKING:
     from .layers import ChannelLayerWrapper
 
@@ -55,11 +57,13 @@ async def send(
     if socket is not None:
         await socket.deliver(content, origin)
     else:
-        await layer.raw.send(name, wrap(content))
+        envelope = wrap(content)
+        await retry_once(lambda: layer.raw.send(name, envelope))
 
 
 async def group_send(layer: ChannelLayerWrapper, group: str, content: dict[str, Any]):
-    await layer.raw.group_send(group, wrap(content))
+    envelope = wrap(content)
+    await retry_once(lambda: layer.raw.group_send(group, envelope))
 
 
 async def group_membership(

@@ -13,7 +13,10 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 logger = logging.getLogger("generic_consumers")
 
@@ -36,6 +39,12 @@ def _transient_types() -> tuple[type[BaseException], ...]:
 
 
 TRANSIENT = _transient_types()
+TIMEOUTS: tuple[type[BaseException], ...] = tuple(
+    t for t in TRANSIENT if issubclass(t, TimeoutError) or t.__name__ == "TimeoutError"
+)
+# A receive that timed out after at least this long was idle, not failing: redis-py 8
+# reports channels_redis' idle 5-second BZPOPMIN as a TimeoutError.
+IDLE_TIMEOUT_MIN = 1.0
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -88,3 +97,51 @@ class OutageLog:
 
 
 outage = OutageLog()
+
+
+async def receive(raw: Any, channel: str, what: str) -> dict[str, Any]:
+    """``raw.receive(channel)`` until a message arrives, whatever the layer does.
+
+    Failures are retried with jittered backoff and reported to the outage log; an
+    idle receive that merely timed out is retried at once, silently.
+    """
+    delays: Iterator[float] | None = None
+    while True:
+        started = time.monotonic()
+        try:
+            message = await raw.receive(channel)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            if (
+                isinstance(exc, TIMEOUTS)
+                and time.monotonic() - started >= IDLE_TIMEOUT_MIN
+            ):
+                continue
+            if is_transient(exc):
+                outage.failed(what, exc)
+            else:
+                logger.error("%s failed: %r; retrying", what, exc)
+            delays = delays or backoff()
+            await asyncio.sleep(next(delays))
+            continue
+        if delays is not None:
+            outage.recovered()
+        return message
+
+
+async def retry_once(call: Callable[[], Awaitable[T]]) -> T:
+    """Run ``call``; on a transient error, once more after a short pause.
+
+    After a Redis restart every pooled connection is stale and fails its next command
+    once; without this, each of them would cost a message. (A connection that dies
+    after the layer executed a send but before it answered can make that message
+    arrive twice: rare, and better than losing one per stale connection.)
+    """
+    try:
+        return await call()
+    except Exception as exc:
+        if not is_transient(exc):
+            raise
+        await asyncio.sleep(0.05)
+        return await call()

@@ -18,7 +18,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.crypto import get_random_string
 
 from ._envelope import MEMBERSHIP, MESSAGE, local_sockets
-from ._outage import backoff, is_transient, outage
+from ._outage import receive
 from ._runtime import consumer_name, log_consumer_error, run_consumer
 from ._threads import sync_threads
 from .exceptions import ConsumeLater, DenyConnection, validate_close_code
@@ -281,30 +281,9 @@ class WebsocketSocket:
 
     async def _listen(self) -> None:
         raw = self.app.layer.raw
-        delays = None
         while True:
-            try:
-                envelope = await raw.receive(self.reply_channel)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                # The layer is down (or broken): keep the socket, retry with jittered
-                # backoff, and leave the logging to the process-wide outage log, so a
-                # thousand sockets make one line, not a thousand a second.
-                if is_transient(exc):
-                    outage.failed("receiving on reply channels", exc)
-                else:
-                    logger.error(
-                        "Receiving on reply channel %r failed: %r; retrying",
-                        self.reply_channel,
-                        exc,
-                    )
-                delays = delays or backoff()
-                await asyncio.sleep(next(delays))
-                continue
-            if delays is not None:
-                delays = None
-                outage.recovered()
+            # Survives layer outages and Redis restarts; logs once per outage.
+            envelope = await receive(raw, self.reply_channel, "receiving on sockets")
             kind = envelope.get("type")
             if kind == MESSAGE:
                 await self.deliver(envelope["content"], None)

@@ -12,7 +12,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from ._envelope import MESSAGE
-from ._outage import backoff, is_transient, outage
+from ._outage import receive
 from ._runtime import consumer_name, log_consumer_error, run_consumer
 from .exceptions import ConsumeLater, DenyConnection
 from .message import Message
@@ -102,26 +102,14 @@ async def consume_forever(
     limit = asyncio.Semaphore(app.settings["WORKER_CONCURRENCY"])
     running: set[asyncio.Task] = set()
     raw = app.layer.raw
-    delays = None
     try:
         while True:
             await limit.acquire()
             try:
-                envelope = await raw.receive(channel)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
+                envelope = await receive(raw, channel, f"receiving on {channel!r}")
+            except BaseException:
                 limit.release()
-                if is_transient(exc):
-                    outage.failed(f"receiving on {channel!r}", exc)
-                else:
-                    logger.error("Receiving on %r failed: %r; retrying", channel, exc)
-                delays = delays or backoff()
-                await asyncio.sleep(next(delays))
-                continue
-            if delays is not None:
-                delays = None
-                outage.recovered()
+                raise
             task = asyncio.ensure_future(handle_envelope(app, channel, envelope))
             running.add(task)
             task.add_done_callback(running.discard)

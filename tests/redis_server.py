@@ -85,7 +85,9 @@ class RedisServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"redis-server exited with {self.process.returncode}")
+                raise RuntimeError(
+                    f"redis-server exited with {self.process.returncode}"
+                )
             try:
                 with socket.create_connection(("127.0.0.1", self.port), 0.2) as sock:
                     sock.sendall(b"PING\r\n")
