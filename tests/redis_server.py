@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import resource
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -55,18 +54,6 @@ def read_log(log) -> str:
     return os.pread(fd, os.fstat(fd).st_size, 0).decode(errors="replace")
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child
-    """Linux: the child gets SIGTERM if the test process dies without its teardown."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(
-            1, signal.SIGTERM
-        )  # SET_PDEATHSIG
-    except OSError:
-        pass
-
-
 class RedisServer:
     def __init__(self, port: int | None = None) -> None:
         self.binary = redis_binary()
@@ -94,7 +81,6 @@ class RedisServer:
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -154,7 +140,6 @@ class DjangoCommand:
             env=self.env,
             stdout=self.log,
             stderr=subprocess.STDOUT,
-            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
         )
         return self
 
