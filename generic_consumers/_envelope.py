@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from channels.exceptions import ChannelFull
 
+from ._outage import retry_once
+
 if TYPE_CHECKING:
     from .layers import ChannelLayerWrapper
 
@@ -30,6 +32,12 @@ FLUSH_RETRY_STEP = 0.2
 
 class LocalSocket(Protocol):
     groups: set[str]
+    # The event loop the socket runs on, and its layer (None without one): the
+    # membership refresher of each loop re-adds the groups of that loop's sockets.
+    loop: asyncio.AbstractEventLoop | None
+
+    @property
+    def layer(self) -> ChannelLayerWrapper | None: ...
 
     async def deliver(self, content: dict[str, Any], origin: object) -> None: ...
 
@@ -49,22 +57,29 @@ async def send(
     if socket is not None:
         await socket.deliver(content, origin)
     else:
-        await layer.raw.send(name, wrap(content))
+        envelope = wrap(content)
+        await retry_once(lambda: layer.raw.send(name, envelope))
 
 
 async def group_send(layer: ChannelLayerWrapper, group: str, content: dict[str, Any]):
-    await layer.raw.group_send(group, wrap(content))
+    envelope = wrap(content)
+    await retry_once(lambda: layer.raw.group_send(group, envelope))
 
 
 async def group_membership(
     layer: ChannelLayerWrapper, group: str, channel: str, joined: bool
 ) -> None:
+    from ._membership import change
+
     raw = layer.raw
-    await (raw.group_add if joined else raw.group_discard)(group, channel)
     socket = local_sockets.get(channel)
     if socket is not None:
+        # The socket's own record changes first: the membership refresher must never
+        # re-add a group the socket is leaving, and a join that fails while the layer
+        # is down is still made good by the refresher once it is back.
         (socket.groups.add if joined else socket.groups.discard)(group)
-    elif "!" in channel:  # a reply channel of a socket in another process
+    await change(raw, group, channel, joined)
+    if socket is None and "!" in channel:  # a reply channel of a socket elsewhere
         await raw.send(channel, {"type": MEMBERSHIP, "group": group, "joined": joined})
 
 
@@ -81,25 +96,31 @@ async def flush(pending: list[Pending], origin: object) -> None:
     """
     for kind, layer, target, payload in pending:
         if kind == "send":
-            await _send_retrying(layer, target, payload, origin)
+            await send_retrying(layer, target, payload, origin)
         elif kind == "group":
             await group_send(layer, target, payload)
         else:
             await group_membership(layer, target, payload, kind == "add")
 
 
-async def _send_retrying(
+async def send_retrying(
     layer: ChannelLayerWrapper, channel: str, content: dict[str, Any], origin: object
 ) -> None:
+    """:func:`send`, retrying a full channel for a while (1.x did the same).
+
+    Buffered and immediate sends both come through here. A channel still full after
+    ``FLUSH_RETRY_SECONDS`` raises :class:`ChannelFull` with a message naming it.
+    """
     waited = 0.0
     while True:
         try:
             return await send(layer, channel, content, origin)
         except ChannelFull:
             if waited >= FLUSH_RETRY_SECONDS:
-                raise RuntimeError(
+                raise ChannelFull(
                     f"Channel {channel!r} stayed full for {FLUSH_RETRY_SECONDS} s; the "
-                    "buffered message was dropped. Is anything consuming it?"
+                    "message was dropped. Is anything consuming it (a worker for a "
+                    "named channel, a live socket for a reply channel)?"
                 ) from None
             await asyncio.sleep(FLUSH_RETRY_STEP)
             waited += FLUSH_RETRY_STEP

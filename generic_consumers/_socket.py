@@ -18,6 +18,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.crypto import get_random_string
 
 from ._envelope import MEMBERSHIP, MESSAGE, local_sockets
+from ._outage import receive
 from ._runtime import consumer_name, log_consumer_error, run_consumer
 from ._threads import sync_threads
 from .channel import Channel
@@ -27,6 +28,7 @@ from .sessions import release_channel_session
 
 if TYPE_CHECKING:
     from .asgi import RoutingApplication
+    from .layers import ChannelLayerWrapper
 
 logger = logging.getLogger("generic_consumers")
 
@@ -63,10 +65,17 @@ class WebsocketSocket:
         self._retries: deque[tuple[str, dict[str, Any], int]] = deque()
         self._next: asyncio.Future | None = None
         self._has_layer = True
+        self.loop: asyncio.AbstractEventLoop | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
 
+    @property
+    def layer(self) -> ChannelLayerWrapper | None:
+        """The layer carrying this socket's reply channel and groups, if any."""
+        return self.app.layer if self._has_layer else None
+
     async def run(self) -> None:
+        self.loop = asyncio.get_running_loop()
         layer = self.app.layer
         try:
             self.reply_channel = await layer.raw.new_channel()
@@ -282,17 +291,8 @@ class WebsocketSocket:
     async def _listen(self) -> None:
         raw = self.app.layer.raw
         while True:
-            try:
-                envelope = await raw.receive(self.reply_channel)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                logger.exception(
-                    "Receiving on reply channel %r failed; retrying in 1 s",
-                    self.reply_channel,
-                )
-                await asyncio.sleep(1)
-                continue
+            # Survives layer outages and Redis restarts; logs once per outage.
+            envelope = await receive(raw, self.reply_channel, "receiving on sockets")
             kind = envelope.get("type")
             if kind == MESSAGE:
                 await self.deliver(envelope["content"], None)

@@ -12,6 +12,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from ._envelope import MESSAGE
+from ._outage import receive
 from ._runtime import consumer_name, log_consumer_error, run_consumer
 from .exceptions import ConsumeLater, DenyConnection
 from .message import Message
@@ -89,8 +90,15 @@ async def serve_channel_scope(app: RoutingApplication, scope: dict, receive: Any
         await handle_envelope(app, channel, await receive())
 
 
-async def consume_forever(app: RoutingApplication, channel: str) -> None:
-    """An in-process worker: receive on ``channel`` and run up to N messages at once."""
+async def consume_forever(
+    app: RoutingApplication, channel: str, *, drain_timeout: float = 0.0
+) -> None:
+    """A worker: receive on ``channel`` and run up to N messages at once.
+
+    Survives layer outages: a failed receive is retried with jittered backoff and
+    logged once per outage (Channels' own ``runworker`` dies on a Redis restart). When
+    cancelled, messages already being handled get ``drain_timeout`` seconds to finish.
+    """
     limit = asyncio.Semaphore(app.settings["WORKER_CONCURRENCY"])
     running: set[asyncio.Task] = set()
     raw = app.layer.raw
@@ -98,18 +106,16 @@ async def consume_forever(app: RoutingApplication, channel: str) -> None:
         while True:
             await limit.acquire()
             try:
-                envelope = await raw.receive(channel)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
+                envelope = await receive(raw, channel, f"receiving on {channel!r}")
+            except BaseException:
                 limit.release()
-                logger.exception("Receiving on %r failed; retrying in 1 s", channel)
-                await asyncio.sleep(1)
-                continue
+                raise
             task = asyncio.ensure_future(handle_envelope(app, channel, envelope))
             running.add(task)
             task.add_done_callback(running.discard)
             task.add_done_callback(lambda _: limit.release())
     finally:
+        if running and drain_timeout > 0:
+            await asyncio.wait(set(running), timeout=drain_timeout)
         for task in running:
             task.cancel()

@@ -7,6 +7,7 @@ import logging
 import weakref
 from typing import Any
 
+from ._membership import discard_all, start_refresher, stop_refresher
 from ._socket import WebsocketSocket
 from ._worker import consume_forever, named_channels, serve_channel_scope
 from .conf import get_settings
@@ -28,8 +29,9 @@ class RoutingApplication:
     lifespan call.
     """
 
-    def __init__(self, routing: Any = None) -> None:
+    def __init__(self, routing: Any = None, layer: str | None = None) -> None:
         self._routing = routing
+        self._layer_alias = layer
         self._router: Router | None = None
         self._workers: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, list[asyncio.Task]
@@ -41,7 +43,7 @@ class RoutingApplication:
 
     @property
     def layer(self) -> ChannelLayerWrapper:
-        return channel_layers[self.settings["CHANNEL_LAYER"]]
+        return channel_layers[self._layer_alias or self.settings["CHANNEL_LAYER"]]
 
     @property
     def router(self) -> Router:
@@ -77,33 +79,38 @@ class RoutingApplication:
             )
 
     def start_workers(self) -> None:
-        """Start the in-process workers for this event loop, once."""
+        """Start this event loop's in-process machinery, once.
+
+        That is the group membership refresher (always; see ``_membership``) and, unless
+        ``IN_PROCESS_WORKERS`` is off, a worker for every named channel of the routing.
+        """
         loop = asyncio.get_running_loop()
-        if loop in self._workers or not self.settings["IN_PROCESS_WORKERS"]:
+        if loop in self._workers:
             return
-        self._workers[loop] = [
-            loop.create_task(consume_forever(self, channel), name=f"worker:{channel}")
-            for channel in named_channels(self.router.channels)
-        ]
+        start_refresher()
+        self._workers[loop] = []
+        if self.settings["IN_PROCESS_WORKERS"]:
+            self._workers[loop] = [
+                loop.create_task(
+                    consume_forever(self, channel), name=f"worker:{channel}"
+                )
+                for channel in named_channels(self.router.channels)
+            ]
 
     async def stop_workers(self) -> None:
         tasks = self._workers.pop(asyncio.get_running_loop(), [])
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await stop_refresher()
 
     async def discard_memberships(self, channel: str, groups: set[str]) -> None:
-        """Leave every group a departing socket was in (never raises)."""
-        raw = self.layer.raw
-        results = await asyncio.gather(
-            *(raw.group_discard(group, channel) for group in groups),
-            return_exceptions=True,
-        )
-        for group, result in zip(groups, results, strict=True):
-            if isinstance(result, BaseException):
-                logger.error(
-                    "Could not remove %r from group %r: %r", channel, group, result
-                )
+        """Leave every group a departing socket was in (never raises).
+
+        Bounded by the process-wide membership semaphore and retried, so a thousand
+        sockets closing at once do not exhaust the layer's connection pool.
+        """
+        await discard_all(self.layer.raw, channel, groups)
 
     async def _lifespan(self, receive: Any, send: Any) -> None:
         while True:

@@ -70,7 +70,7 @@ class Channel:
             await self._send_now(content)
 
     async def _send_now(self, content: dict[str, Any]) -> None:
-        await _envelope.send(
+        await _envelope.send_retrying(
             self.channel_layer, self.name, content, current_origin.get()
         )
 

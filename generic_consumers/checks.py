@@ -57,6 +57,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
         ("CONNECT_TIMEOUT", (int, float)),
         ("MESSAGE_RETRIES", int),
         ("WORKER_CONCURRENCY", int),
+        ("MEMBERSHIP_RETRIES", int),
     ):
         value = conf[key]
         if not isinstance(value, kind) or isinstance(value, bool) or value < 0:
@@ -67,7 +68,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
                     id="generic_consumers.E005",
                 )
             )
-    for key in ("SYNC_THREADS", "MAX_FRAME_SIZE"):
+    for key in ("SYNC_THREADS", "MAX_FRAME_SIZE", "MEMBERSHIP_CONCURRENCY"):
         value = conf[key]
         if value is not None and (not isinstance(value, int) or value < 1):
             errors.append(
@@ -77,6 +78,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
                     id="generic_consumers.E006",
                 )
             )
+    errors += _check_group_refresh(conf)
     if conf["CHANNEL_LAYER"] not in getattr(settings, "CHANNEL_LAYERS", {}):
         errors.append(
             checks.Warning(
@@ -89,3 +91,34 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
             )
         )
     return errors
+
+
+def _check_group_refresh(conf: dict[str, Any]) -> list[checks.CheckMessage]:
+    interval = conf["GROUP_REFRESH_INTERVAL"]
+    if interval is None:
+        return []
+    if (
+        not isinstance(interval, (int, float))
+        or isinstance(interval, bool)
+        or (interval < 0)
+    ):
+        return [
+            checks.Error(
+                "GENERIC_CONSUMERS['GROUP_REFRESH_INTERVAL'] must be a non-negative "
+                f"number of seconds or None, not {interval!r}.",
+                id="generic_consumers.E005",
+            )
+        ]
+    layer = getattr(settings, "CHANNEL_LAYERS", {}).get(conf["CHANNEL_LAYER"], {})
+    expiry = (layer.get("CONFIG") or {}).get("group_expiry")
+    if interval and isinstance(expiry, (int, float)) and interval * 2 > expiry:
+        return [
+            checks.Warning(
+                f"GENERIC_CONSUMERS['GROUP_REFRESH_INTERVAL'] ({interval!r} s) is not "
+                f"well below the layer's group_expiry ({expiry!r} s): long-lived "
+                "sockets may drop out of their groups between refreshes.",
+                hint="Keep the interval under half the group_expiry.",
+                id="generic_consumers.W002",
+            )
+        ]
+    return []

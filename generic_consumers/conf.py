@@ -30,6 +30,13 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_KEY_IN_QUERY": False,
     # Largest inbound frame in bytes (text is measured UTF-8 encoded); None: no cap.
     "MAX_FRAME_SIZE": 1024 * 1024,
+    # Seconds between re-adds of every live socket's group memberships (survives the
+    # layer's group_expiry and a Redis restart); 0 or None: never.
+    "GROUP_REFRESH_INTERVAL": 30.0,
+    # Group adds/discards in flight at once per process (keep below the layer's pool).
+    "MEMBERSHIP_CONCURRENCY": 20,
+    # Retries (with backoff) of a group add/discard that failed on a transient error.
+    "MEMBERSHIP_RETRIES": 6,
 }
 
 _cache: dict[str, Any] | None = None

@@ -1,5 +1,6 @@
 """Settings for the test suite (also served by the end-to-end server processes)."""
 
+import json
 import os
 
 SECRET_KEY = "tests-only-not-secret"
@@ -34,10 +35,20 @@ if os.environ.get("GC_TEST_REDIS_URL"):
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [os.environ["GC_TEST_REDIS_URL"]]},
+            "CONFIG": {
+                "hosts": [os.environ["GC_TEST_REDIS_URL"]],
+                # e.g. '{"group_expiry": 3}' (tests/test_redis.py)
+                **json.loads(os.environ.get("GC_TEST_REDIS_CONFIG", "{}")),
+            },
         }
     }
-GENERIC_CONSUMERS = {"ROUTING": "tests.routing.channel_routing"}
+GENERIC_CONSUMERS = {
+    "ROUTING": os.environ.get("GC_TEST_ROUTING", "tests.routing.channel_routing"),
+    # Server processes that leave named channels to dedicated workers.
+    "IN_PROCESS_WORKERS": os.environ.get("GC_TEST_IN_PROCESS_WORKERS", "1") != "0",
+    # Any other key, e.g. '{"GROUP_REFRESH_INTERVAL": 1}' (tests/test_redis.py).
+    **json.loads(os.environ.get("GC_TEST_GENERIC_CONSUMERS", "{}")),
+}
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 LOGGING = {
     "version": 1,

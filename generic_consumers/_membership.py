@@ -1,0 +1,189 @@
+"""Group membership that survives: bounded changes, retries, and a refresher.
+
+Three problems of channel-layer groups at scale, and what this module does about them:
+
+- **Storms.** When a thousand sockets close at once, a thousand ``group_discard`` calls
+  start at once; channels_redis' connection pool (100 connections by default) refuses
+  most of them with ``MaxConnectionsError`` and the memberships stay behind. Every
+  membership change of the process therefore passes one per-loop semaphore sized below
+  the pool (``MEMBERSHIP_CONCURRENCY``), and a transient failure is retried with
+  backoff (``MEMBERSHIP_RETRIES``).
+- **Expiry.** channels_redis forgets a member after ``group_expiry`` seconds (one day
+  by default), however long the socket lives.
+- **Restarts.** A Redis restarted without persistence forgets every group.
+
+For the last two, a refresher task per event loop re-adds every (group, reply channel)
+pair of the live sockets of this process every ``GROUP_REFRESH_INTERVAL`` seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import weakref
+from typing import TYPE_CHECKING, Any
+
+from . import _envelope
+from ._outage import is_transient, outage
+from .conf import get_settings
+
+if TYPE_CHECKING:
+    from channels.layers import BaseChannelLayer
+
+logger = logging.getLogger("generic_consumers")
+
+RETRY_FIRST = 0.05  # seconds before the first retry of a membership change; doubles
+RETRY_MAX = 2.0
+REFRESH_BATCH = 200  # pairs re-added per batch; the semaphore bounds concurrency
+
+_limits: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
+_refreshers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Task] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _limit() -> asyncio.Semaphore:
+    loop = asyncio.get_running_loop()
+    limit = _limits.get(loop)
+    if limit is None:
+        limit = _limits[loop] = asyncio.Semaphore(
+            get_settings()["MEMBERSHIP_CONCURRENCY"]
+        )
+    return limit
+
+
+async def change(
+    raw: BaseChannelLayer,
+    group: str,
+    channel: str,
+    joined: bool,
+    *,
+    retries: int | None = None,
+) -> None:
+    """``group_add`` (``joined``) or ``group_discard``, bounded and retried.
+
+    Raises the last error when every attempt failed.
+    """
+    if retries is None:
+        retries = get_settings()["MEMBERSHIP_RETRIES"]
+    method = raw.group_add if joined else raw.group_discard
+    delay = RETRY_FIRST
+    for attempt in range(retries + 1):
+        try:
+            async with _limit():
+                await method(group, channel)
+        except Exception as exc:
+            if attempt == retries or not is_transient(exc):
+                raise
+            # Jittered, and outside the semaphore: others go on while this one waits.
+            await asyncio.sleep(delay / 2 + random.uniform(0, delay / 2))
+            delay = min(delay * 2, RETRY_MAX)
+        else:
+            outage.recovered()
+            return
+
+
+async def discard_all(raw: BaseChannelLayer, channel: str, groups: set[str]) -> None:
+    """Leave every group in ``groups`` (a departing socket's); never raises."""
+    groups = set(groups)
+    results = await asyncio.gather(
+        *(change(raw, group, channel, False) for group in groups),
+        return_exceptions=True,
+    )
+    for group, result in zip(groups, results, strict=True):
+        if isinstance(result, BaseException):
+            if is_transient(result):
+                # The layer is down: one line per outage, not one per socket. A
+                # membership left behind expires after the layer's group_expiry.
+                outage.failed(f"group_discard({group!r})", result)
+            else:
+                logger.error(
+                    "Could not remove %r from group %r: %r", channel, group, result
+                )
+
+
+# -- the refresher --------------------------------------------------------------------
+
+
+def start_refresher() -> None:
+    """Start this event loop's membership refresher, once (no-op if disabled)."""
+    loop = asyncio.get_running_loop()
+    interval = get_settings()["GROUP_REFRESH_INTERVAL"]
+    if not interval or loop in _refreshers:
+        return
+    _refreshers[loop] = loop.create_task(
+        _refresh_forever(float(interval)), name="generic_consumers:group-refresher"
+    )
+
+
+async def stop_refresher() -> None:
+    task = _refreshers.pop(asyncio.get_running_loop(), None)
+    if task is not None:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def _refresh_forever(interval: float) -> None:
+    while True:
+        # Jitter: processes started together do not refresh in lock-step.
+        await asyncio.sleep(interval * random.uniform(0.8, 1.0))
+        try:
+            await refresh_once()
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # never let the refresher die
+            logger.exception("Refreshing group memberships failed")
+
+
+def _live_pairs(loop: asyncio.AbstractEventLoop) -> list[tuple[Any, str, str]]:
+    pairs: list[tuple[Any, str, str]] = []
+    for channel, socket in list(_envelope.local_sockets.items()):
+        if getattr(socket, "loop", None) is not loop:
+            continue  # a socket of another event loop (tests run several)
+        layer = getattr(socket, "layer", None)
+        if layer is None:
+            continue
+        pairs.extend((socket, group, channel) for group in list(socket.groups))
+    return pairs
+
+
+async def refresh_once() -> int:
+    """Re-add every live (group, reply channel) pair of this loop; return the count.
+
+    Stops at the first transient failure (the layer is down; the next round tries
+    again) so an outage costs one attempt per round, not one per socket.
+    """
+    loop = asyncio.get_running_loop()
+    pairs = _live_pairs(loop)
+    done = 0
+    for start in range(0, len(pairs), REFRESH_BATCH):
+        batch = pairs[start : start + REFRESH_BATCH]
+        results = await asyncio.gather(
+            *(
+                _refresh_pair(socket, group, channel)
+                for socket, group, channel in batch
+            ),
+            return_exceptions=True,
+        )
+        for result in results:
+            if isinstance(result, BaseException):
+                if is_transient(result):
+                    outage.failed("refreshing group memberships", result)
+                    return done
+                logger.error("Refreshing a group membership failed: %r", result)
+            else:
+                done += 1
+    return done
+
+
+async def _refresh_pair(socket: Any, group: str, channel: str) -> None:
+    raw = socket.layer.raw
+    await change(raw, group, channel, True, retries=0)
+    # The socket may have left the group, or closed, while the add was in flight (its
+    # discard may even have reached the layer first): undo the add then.
+    current = _envelope.local_sockets.get(channel)
+    if current is None or current is not socket or group not in current.groups:
+        await change(raw, group, channel, False)

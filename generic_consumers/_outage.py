@@ -1,0 +1,147 @@
+"""Living through channel-layer faults: which errors pass, backoff, quiet logging.
+
+When Redis goes away, every socket's listener, every worker loop and every membership
+change fails at once. Each of them retries on its own (with jittered backoff, so a
+thousand sockets do not hammer a recovering server in lock-step), but the process logs
+the outage once, and once more when the layer answers again: one line per outage per
+process, not one per socket per second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+logger = logging.getLogger("generic_consumers")
+
+# Backoff for loops that must keep going (listeners, workers): first retry after
+# about BACKOFF_FIRST seconds, doubling up to BACKOFF_MAX.
+BACKOFF_FIRST = 0.25
+BACKOFF_MAX = 5.0
+
+
+def _transient_types() -> tuple[type[BaseException], ...]:
+    types: list[type[BaseException]] = [OSError, asyncio.TimeoutError, EOFError]
+    try:  # redis-py is only there with the "redis" extra
+        from redis.exceptions import ConnectionError as RedisConnectionError
+        from redis.exceptions import TimeoutError as RedisTimeoutError
+    except ImportError:  # pragma: no cover - depends on the installed extras
+        pass
+    else:
+        types += [RedisConnectionError, RedisTimeoutError]
+    return tuple(types)
+
+
+TRANSIENT = _transient_types()
+TIMEOUTS: tuple[type[BaseException], ...] = tuple(
+    t for t in TRANSIENT if issubclass(t, TimeoutError) or t.__name__ == "TimeoutError"
+)
+# A receive that timed out after at least this long was idle, not failing: redis-py 8
+# reports channels_redis' idle 5-second BZPOPMIN as a TimeoutError.
+IDLE_TIMEOUT_MIN = 1.0
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for errors that mean "the layer is unreachable or busy, try later"."""
+    return isinstance(exc, TRANSIENT)
+
+
+def backoff(first: float = BACKOFF_FIRST, cap: float = BACKOFF_MAX) -> Iterator[float]:
+    """Endless jittered exponential delays, from ``first`` doubling up to ``cap``."""
+    delay = first
+    while True:
+        # "Equal jitter": at least half the delay, so retries never bunch up at zero.
+        yield delay / 2 + random.uniform(0, delay / 2)
+        delay = min(delay * 2, cap)
+
+
+class OutageLog:
+    """Logs the start and the end of a layer outage once per process."""
+
+    def __init__(self) -> None:
+        self.down_since: float | None = None
+        self.failures = 0
+
+    def failed(self, what: str, exc: BaseException) -> None:
+        """Report a failed layer operation; only the first of an outage is an error."""
+        self.failures += 1
+        if self.down_since is None:
+            self.down_since = time.monotonic()
+            logger.error(
+                "Channel layer unreachable (%s failed: %r). Sockets stay open; "
+                "listeners, workers and group memberships retry quietly until it "
+                "is back.",
+                what,
+                exc,
+            )
+        else:
+            logger.debug("Channel layer still unreachable (%s failed: %r)", what, exc)
+
+    def recovered(self) -> None:
+        """Report a successful layer operation (cheap when nothing was wrong)."""
+        if self.down_since is not None:
+            logger.warning(
+                "Channel layer reachable again after %.1f s (%d failed operations "
+                "in between).",
+                time.monotonic() - self.down_since,
+                self.failures,
+            )
+            self.down_since = None
+            self.failures = 0
+
+
+outage = OutageLog()
+
+
+async def receive(raw: Any, channel: str, what: str) -> dict[str, Any]:
+    """``raw.receive(channel)`` until a message arrives, whatever the layer does.
+
+    Failures are retried with jittered backoff and reported to the outage log; an
+    idle receive that merely timed out is retried at once, silently.
+    """
+    delays: Iterator[float] | None = None
+    while True:
+        started = time.monotonic()
+        try:
+            message = await raw.receive(channel)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            if (
+                isinstance(exc, TIMEOUTS)
+                and time.monotonic() - started >= IDLE_TIMEOUT_MIN
+            ):
+                continue
+            if is_transient(exc):
+                outage.failed(what, exc)
+            else:
+                logger.error("%s failed: %r; retrying", what, exc)
+            delays = delays or backoff()
+            await asyncio.sleep(next(delays))
+            continue
+        if delays is not None:
+            outage.recovered()
+        return message
+
+
+async def retry_once(call: Callable[[], Awaitable[T]]) -> T:
+    """Run ``call``; on a transient error, once more after a short pause.
+
+    After a Redis restart every pooled connection is stale and fails its next command
+    once; without this, each of them would cost a message. (A connection that dies
+    after the layer executed a send but before it answered can make that message
+    arrive twice: rare, and better than losing one per stale connection.)
+    """
+    try:
+        return await call()
+    except Exception as exc:
+        if not is_transient(exc):
+            raise
+        await asyncio.sleep(0.05)
+        return await call()

@@ -1,0 +1,21 @@
+"""Test-only: send 1.x content from a plain management command (no consumer)."""
+
+from django.core.management.base import BaseCommand
+
+from generic_consumers import Channel, Group
+
+
+class Command(BaseCommand):
+    help = "Send {'text': TEXT} to a group or a channel."
+
+    def add_arguments(self, parser):
+        target = parser.add_mutually_exclusive_group(required=True)
+        target.add_argument("--group")
+        target.add_argument("--channel")
+        parser.add_argument("text")
+
+    def handle(self, *args, **options):
+        if options["group"]:
+            Group(options["group"]).send({"text": options["text"]})
+        else:
+            Channel(options["channel"]).send({"text": options["text"]})

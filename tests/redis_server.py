@@ -1,0 +1,196 @@
+"""A real ``redis-server`` (and Django command processes) for tests/test_redis.py.
+
+The server runs on a free loopback port with persistence off, so a restart forgets
+everything, as a Redis without persistence does in production. Every process is
+started and stopped by its own PID.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+import pytest
+
+from .servers import ROOT, free_port
+
+INSTALL_HINT = "install it with: apt-get install redis-server"
+
+
+def redis_binary() -> str:
+    """The redis-server path; skips (or fails with REQUIRE_REDIS=1) when absent."""
+    path = shutil.which("redis-server") or (
+        "/usr/bin/redis-server" if os.path.exists("/usr/bin/redis-server") else None
+    )
+    if path is None:
+        message = f"redis-server not found; {INSTALL_HINT}"
+        if os.environ.get("REQUIRE_REDIS") == "1":
+            pytest.fail(message + " (REQUIRE_REDIS=1 turns this skip into a failure)")
+        pytest.skip(message)
+    return path
+
+
+def raise_open_files_limit(wanted: int = 8192) -> None:
+    """Raise the soft RLIMIT_NOFILE (children inherit it) for many sockets."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+
+
+def read_log(log) -> str:
+    """What a child wrote so far to ``log``, without moving the shared file offset.
+
+    (The child writes through a duplicate of the same descriptor: a seek here would
+    make it overwrite its own output.)
+    """
+    fd = log.fileno()
+    return os.pread(fd, os.fstat(fd).st_size, 0).decode(errors="replace")
+
+
+class RedisServer:
+    def __init__(self, port: int | None = None) -> None:
+        self.binary = redis_binary()
+        self.port = port or free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self, timeout: float = 15.0) -> RedisServer:
+        self.process = subprocess.Popen(
+            [
+                self.binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--maxclients",
+                "10000",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"redis-server exited with {self.process.returncode}"
+                )
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), 0.2) as sock:
+                    sock.sendall(b"PING\r\n")
+                    if sock.recv(16).startswith(b"+PONG"):
+                        return self
+            except OSError:
+                pass
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"redis-server did not answer on port {self.port}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        self.process = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def client(self):
+        import redis
+
+        return redis.Redis(host="127.0.0.1", port=self.port)
+
+
+class DjangoCommand:
+    """``python -m django <args>`` with the test settings, output kept in a file."""
+
+    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
+        self.args = args
+        self.env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "DJANGO_SETTINGS_MODULE": "tests.settings",
+            **(env or {}),
+        }
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> DjangoCommand:
+        self.log = tempfile.TemporaryFile()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "django", *self.args],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        return self
+
+    def output(self) -> str:
+        return read_log(self.log)
+
+    def wait_for_output(self, text: str, timeout: float = 20.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if text in self.output():
+                return
+            if self.process is not None and self.process.poll() is not None:
+                break
+            time.sleep(0.1)
+        raise RuntimeError(f"{self.args!r} never printed {text!r}:\n{self.output()}")
+
+    def run(self, timeout: float = 30.0) -> str:
+        """Run to completion; return the output (raise if it failed)."""
+        self.start()
+        assert self.process is not None
+        code = self.process.wait(timeout)
+        output = self.output()
+        self.log.close()
+        if code:
+            raise RuntimeError(f"{self.args!r} exited with {code}:\n{output}")
+        return output
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def stop(self, sig: int | None = None) -> tuple[int | None, str]:
+        """Stop by PID (SIGTERM unless ``sig``); return (exit code, output)."""
+        if self.process is None:
+            return None, ""
+        if self.process.poll() is None:
+            if sig is None:
+                self.process.terminate()
+            else:
+                self.process.send_signal(sig)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        code = self.process.returncode
+        self.process = None
+        output = self.output()
+        self.log.close()
+        return code, output

@@ -1,0 +1,232 @@
+"""Layer faults without Redis: bounded/retried membership, the refresher, outage
+logging, ChannelFull on immediate sends, and runworkers' channel selection."""
+
+import asyncio
+import logging
+
+import pytest
+from channels.layers import InMemoryChannelLayer
+from django.core.management import CommandError, call_command
+
+from generic_consumers import Channel, _envelope, _membership, _outage
+from generic_consumers.exceptions import ChannelFull
+from generic_consumers.management.commands.runworkers import select_channels
+
+
+class FlakyLayer(InMemoryChannelLayer):
+    """An in-memory layer whose group ops fail ``fail`` times, tracking concurrency."""
+
+    def __init__(self, fail=0, error=ConnectionError, delay=0.0):
+        super().__init__()
+        self.fail, self.error, self.delay = fail, error, delay
+        self.active = self.peak = 0
+
+    async def _op(self, method, group, channel):
+        self.active += 1
+        self.peak = max(self.peak, self.active)
+        try:
+            await asyncio.sleep(self.delay)
+            if self.fail:
+                self.fail -= 1
+                raise self.error("layer down")
+            await method(group, channel)
+        finally:
+            self.active -= 1
+
+    async def group_add(self, group, channel):
+        await self._op(super().group_add, group, channel)
+
+    async def group_discard(self, group, channel):
+        await self._op(super().group_discard, group, channel)
+
+
+@pytest.fixture(autouse=True)
+def fresh_outage(monkeypatch):
+    monkeypatch.setattr(_outage, "outage", _outage.OutageLog())
+    monkeypatch.setattr(_membership, "outage", _outage.outage)
+    monkeypatch.setattr(_membership, "RETRY_FIRST", 0.001)
+
+
+async def test_membership_changes_share_one_bounded_semaphore(settings):
+    settings.GENERIC_CONSUMERS = {
+        **settings.GENERIC_CONSUMERS,
+        "MEMBERSHIP_CONCURRENCY": 5,
+    }
+    layer = FlakyLayer(delay=0.001)
+    await asyncio.gather(
+        *(_membership.change(layer, "g", f"c{i}", True) for i in range(200))
+    )
+    assert layer.peak <= 5
+    assert len(layer.groups["g"]) == 200
+    await asyncio.gather(
+        *(_membership.discard_all(layer, f"c{i}", {"g"}) for i in range(200))
+    )
+    assert layer.peak <= 5 and not layer.groups.get("g")
+
+
+async def test_membership_change_retries_transient_errors():
+    layer = FlakyLayer(fail=3)
+    await _membership.change(layer, "g", "c", True)
+    assert "c" in layer.groups["g"]
+
+
+async def test_membership_change_does_not_retry_other_errors():
+    layer = FlakyLayer(fail=1, error=TypeError)
+    with pytest.raises(TypeError):
+        await _membership.change(layer, "g", "c", True)
+
+
+async def test_discard_all_logs_an_outage_once(gc_log):
+    layer = FlakyLayer(fail=10_000)
+    for n in range(20):
+        await _membership.discard_all(layer, f"c{n}", {"a", "b"})
+    errors = [r for r in gc_log.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and "unreachable" in errors[0].getMessage()
+
+
+class FakeSocket:
+    def __init__(self, layer, groups):
+        self.loop = asyncio.get_running_loop()
+        self.groups = set(groups)
+        self.layer = type("W", (), {"raw": layer})()
+
+
+async def test_refresher_re_adds_live_memberships_only():
+    layer = FlakyLayer()
+    live = FakeSocket(layer, {"a", "b"})
+    _envelope.local_sockets["x!live"] = live
+    assert await _membership.refresh_once() == 2
+    assert "x!live" in layer.groups["a"] and "x!live" in layer.groups["b"]
+    await layer.flush()
+    # A socket that left a group while the add was in flight: the add is undone.
+    layer.delay = 0.01
+    task = asyncio.ensure_future(_membership.refresh_once())
+    await asyncio.sleep(0.001)
+    live.groups.discard("a")
+    await task
+    assert "x!live" not in layer.groups.get("a", {})
+    assert "x!live" in layer.groups["b"]
+
+
+async def test_refresher_stops_a_round_at_the_first_outage(gc_log):
+    layer = FlakyLayer(fail=10_000)
+    for n in range(50):
+        _envelope.local_sockets[f"x!{n}"] = FakeSocket(layer, {"a"})
+    assert await _membership.refresh_once() == 0
+    assert layer.fail > 10_000 - 50 * 2  # one failed batch, no per-socket retries
+    assert _outage.outage.down_since is not None
+    layer.fail = 0
+    assert await _membership.refresh_once() == 50
+    assert _outage.outage.down_since is None
+    assert "reachable again" in gc_log.text
+
+
+async def test_outage_log_one_line_per_outage(gc_log):
+    log = _outage.OutageLog()
+    for _ in range(100):
+        log.failed("receiving", ConnectionError("down"))
+    log.recovered()
+    log.recovered()
+    log.failed("receiving", ConnectionError("down again"))
+    messages = [r.getMessage() for r in gc_log.records if r.levelno >= logging.INFO]
+    assert len(messages) == 3
+    assert "unreachable" in messages[0] and "reachable again" in messages[1]
+
+
+async def test_receive_retries_with_backoff_and_recovers(monkeypatch):
+    monkeypatch.setattr(_outage, "BACKOFF_FIRST", 0.001)
+    calls = []
+
+    class Layer:
+        async def receive(self, channel):
+            calls.append(channel)
+            if len(calls) < 4:
+                raise ConnectionError("down")
+            return {"type": "ok"}
+
+    message = await _outage.receive(Layer(), "c", "receiving")
+    assert message == {"type": "ok"} and len(calls) == 4
+
+
+async def test_send_retries_once_on_a_stale_connection():
+    attempts = []
+
+    async def call():
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise ConnectionError("Connection closed by server.")
+        return "sent"
+
+    assert await _outage.retry_once(call) == "sent"
+
+
+async def test_immediate_send_to_a_full_channel_is_retried(monkeypatch):
+    from channels.layers import channel_layers
+
+    layer = channel_layers["default"]
+    layer.capacity = 1
+    await Channel("tests.full").asend({"n": 1})
+
+    async def drain():
+        await asyncio.sleep(0.1)
+        await layer.receive("tests.full")
+
+    drainer = asyncio.ensure_future(drain())
+    await Channel("tests.full").asend({"n": 2}, immediately=True)  # waits, then goes
+    await drainer
+    assert (await layer.receive("tests.full"))["content"] == {"n": 2}
+
+
+async def test_immediate_send_to_a_channel_that_stays_full_says_so(monkeypatch):
+    from channels.layers import channel_layers
+
+    monkeypatch.setattr(_envelope, "FLUSH_RETRY_SECONDS", 0.1)
+    monkeypatch.setattr(_envelope, "FLUSH_RETRY_STEP", 0.05)
+    channel_layers["default"].capacity = 1
+    await Channel("tests.full").asend({"n": 1})
+    with pytest.raises(ChannelFull, match="'tests.full' stayed full"):
+        await Channel("tests.full").asend({"n": 2}, immediately=True)
+
+
+def test_runworkers_select_channels():
+    channels = ["chat.stats", "chat.users", "tests.pid", "tests.cpid"]
+    assert select_channels(channels, [], []) == channels
+    assert select_channels(channels, ["chat.*"], []) == ["chat.stats", "chat.users"]
+    assert select_channels(channels, [], ["tests.c*", "chat.u*"]) == [
+        "chat.stats",
+        "tests.pid",
+    ]
+    assert select_channels(channels, ["tests.*"], ["*.cpid"]) == ["tests.pid"]
+
+
+def test_runworkers_refuses_an_empty_selection():
+    with pytest.raises(CommandError, match="No channels to consume"):
+        call_command("runworkers", "--only-channels", "nothing.*")
+
+
+def test_runworkers_refuses_an_unknown_layer():
+    with pytest.raises(CommandError, match="No channel layer 'nope'"):
+        call_command("runworkers", "--layer", "nope")
+
+
+def test_checks_group_refresh_interval(settings):
+    from generic_consumers.checks import check_settings
+
+    def ids():
+        return {message.id for message in check_settings()}
+
+    base = {"ROUTING": "tests.routing.channel_routing"}
+    settings.GENERIC_CONSUMERS = {**base, "GROUP_REFRESH_INTERVAL": "often"}
+    assert "generic_consumers.E005" in ids()
+    settings.GENERIC_CONSUMERS = {**base, "MEMBERSHIP_CONCURRENCY": 0}
+    assert "generic_consumers.E006" in ids()
+    settings.GENERIC_CONSUMERS = {**base, "GROUP_REFRESH_INTERVAL": 60}
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "CONFIG": {"group_expiry": 100},
+        }
+    }
+    assert "generic_consumers.W002" in ids()
+    settings.GENERIC_CONSUMERS = {**base, "GROUP_REFRESH_INTERVAL": 30}
+    assert not ids()
