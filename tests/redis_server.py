@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from .servers import ROOT, free_port
+from .servers import ROOT, end_process, free_port
 
 INSTALL_HINT = "install it with: apt-get install redis-server"
 
@@ -100,13 +100,8 @@ class RedisServer:
         raise RuntimeError(f"redis-server did not answer on port {self.port}")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        if self.process is not None:
+            end_process(self.process)
         self.process = None
 
     def restart(self) -> None:
@@ -179,17 +174,7 @@ class DjangoCommand:
         """Stop by PID (SIGTERM unless ``sig``); return (exit code, output)."""
         if self.process is None:
             return None, ""
-        if self.process.poll() is None:
-            if sig is None:
-                self.process.terminate()
-            else:
-                self.process.send_signal(sig)
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
-        code = self.process.returncode
+        code = end_process(self.process, sig, grace=20)
         self.process = None
         output = self.output()
         self.log.close()

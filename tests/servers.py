@@ -42,6 +42,24 @@ def server_command(kind: str, app: str, port: int) -> list[str]:
     raise ValueError(f"unknown server {kind!r}")
 
 
+def end_process(
+    process: subprocess.Popen, sig: int | None = None, grace: float = 10.0
+) -> int | None:
+    """Stop ``process`` (one we started) by PID: ``sig`` (SIGTERM by default), then
+    SIGKILL after ``grace`` seconds. Returns its exit code."""
+    if process.poll() is None:
+        if sig is None:
+            process.terminate()
+        else:
+            process.send_signal(sig)
+        try:
+            process.wait(grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+    return process.returncode
+
+
 class ServerProcess:
     """One server process; ``stop()`` ends it by PID (only what we started)."""
 
@@ -93,13 +111,7 @@ class ServerProcess:
         """Stop the process (by its PID) and return what it printed."""
         if self.process is None:
             return ""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        end_process(self.process)
         self.process = None
         self.log.seek(0)
         output = self.log.read().decode(errors="replace")
