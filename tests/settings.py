@@ -2,6 +2,14 @@
 
 import json
 import os
+import sys
+from pathlib import Path
+
+# The sample site's app is installed too (tests/test_sample_site_consumers.py); whatever
+# loads these settings (pytest, server subprocesses, mypy, Sphinx) can import it.
+SAMPLE_SITE = str(Path(__file__).resolve().parent.parent / "sample_site")
+if SAMPLE_SITE not in sys.path:
+    sys.path.append(SAMPLE_SITE)
 
 SECRET_KEY = "tests-only-not-secret"
 DEBUG = False
@@ -14,6 +22,7 @@ INSTALLED_APPS = [
     "channels",
     "generic_consumers",
     "tests",
+    "demo",
 ]
 DATABASES: dict[str, dict] = {
     "default": {

@@ -1,14 +1,14 @@
-"""The sample site's routing: what each demo page talks to."""
+"""The sample site's routing: what each demo page's socket talks to."""
 
-from generic_consumers import route_class
-from generic_consumers.generic.websockets import JsonWebsocketConsumer
+from generic_consumers import route, route_class
 
+from .chat import ROOM_PATTERN, ChatConsumer
+from .dashboard import Dashboard, stats
+from .echo import EchoConsumer
 
-class EchoConsumer(JsonWebsocketConsumer):
-    """Echoes every JSON frame back, with the room from the URL."""
-
-    def receive(self, content, **kwargs):
-        self.send({"echo": content})
-
-
-channel_routing = [route_class(EchoConsumer, path=r"^/ws/echo/$")]
+channel_routing = [
+    route_class(EchoConsumer, path=r"^/ws/echo/$"),
+    route_class(ChatConsumer, path=rf"^/ws/chat/(?P<room>{ROOM_PATTERN})/$"),
+    route_class(Dashboard, path=r"^/ws/dashboard/$"),
+    route("demo.stats", stats),
+]
