@@ -177,6 +177,24 @@ def test_sample_site_dashboard_streams(browse):
     say(page, "via the chat page")
     wait_for(alice, has_line("demo", "via the chat page"))
 
+    # The bound model: alice's line arrives as data; demo may not delete it, alice
+    # may, from her panel's button, and every dashboard hears of the delete.
+    bound = (
+        "demo.bound.some(b => b.action === 'create'"
+        " && b.data.text === 'via the dashboard')"
+    )
+    wait_for(demo, bound)
+    wait_for(alice, bound)
+    pk = alice.evaluate(
+        "demo.bound.find(b => b.data && b.data.text === 'via the dashboard').pk"
+    )
+    demo.evaluate(f"bridge.stream('messages').send({{action: 'delete', pk: {pk}}})")
+    wait_for(
+        demo, f"demo.bound.some(b => b.error === 'permission denied' && b.pk === {pk})"
+    )
+    alice.locator("#bound li", has_text="via the dashboard").locator("button").click()
+    wait_for(demo, f"demo.bound.some(b => b.action === 'delete' && b.pk === {pk})")
+
     # stats answers through demo.stats with the asking user's own count.
     answers = demo.evaluate("demo.statsAnswers")
     demo.click("#stats-refresh")

@@ -212,15 +212,15 @@ async def test_dashboard_chat_stream_and_chat_page_share_the_lobby(app):
 
     await dashboard.send_json_to({"stream": "chat", "payload": {"text": "from dash"}})
     assert (await page.receive_json_from(timeout=1))["message"]["user"] == "alice"
-    assert await dashboard.receive_json_from(timeout=1) == {
-        "stream": "chat",
-        "payload": {"message": await _last_line_json()},
-    }
+    # The dashboard gets the line twice: as chat, and as data from the binding.
+    streams = by_stream(await frames(dashboard, 2))
+    assert streams["chat"] == [{"message": await _last_line_json()}]
+    assert streams["messages"][0]["action"] == "create"
 
     await page.send_json_to({"text": "from the page"})
-    frame = await dashboard.receive_json_from(timeout=1)
-    assert frame["stream"] == "chat"
-    assert frame["payload"]["message"]["user"] == "demo"
+    streams = by_stream(await frames(dashboard, 2))
+    assert streams["chat"][0]["message"]["user"] == "demo"
+    assert streams["messages"][0]["data"]["text"] == "from the page"
     assert (await page.receive_json_from(timeout=1))["message"]["text"] == (
         "from the page"
     )
@@ -232,6 +232,50 @@ async def test_dashboard_chat_stream_and_chat_page_share_the_lobby(app):
     assert (stats["messages"], stats["yours"]) == (2, 1)
     await dashboard.disconnect()
     await page.disconnect()
+
+
+@uses_db
+async def test_dashboard_bound_messages_pushed_and_deletable_by_their_author(app):
+    alice, demo = await log_in("alice"), await log_in("demo")
+    mine = await connected(app, "/ws/dashboard/", alice)
+    await frames(mine, 2)
+    theirs = await connected(app, "/ws/dashboard/", demo)
+    await frames(theirs, 2)
+    await frames(mine, 1)  # presence: demo arrived
+
+    await mine.send_json_to({"stream": "chat", "payload": {"text": "bound"}})
+    created = by_stream(await frames(theirs, 2))["messages"][0]
+    assert created["action"] == "create" and created["model"] == "demo.chatmessage"
+    assert created["data"] == {
+        "room": "lobby",
+        "text": "bound",
+        "sent_at": created["data"]["sent_at"],
+    }
+    await frames(mine, 2)
+    pk = created["pk"]
+
+    # Someone else's line: refused, with an answer to the asker only.
+    await theirs.send_json_to(
+        {"stream": "messages", "payload": {"action": "delete", "pk": pk}}
+    )
+    assert await theirs.receive_json_from(timeout=1) == {
+        "stream": "messages",
+        "payload": {"action": "delete", "pk": pk, "error": "permission denied"},
+    }
+    assert await mine.receive_nothing(0.1)
+    assert await ChatMessage.objects.filter(pk=pk).aexists()
+
+    # Its author may delete it: every dashboard hears about it after the commit.
+    await mine.send_json_to(
+        {"stream": "messages", "payload": {"action": "delete", "pk": pk}}
+    )
+    for dashboard in (mine, theirs):
+        frame = await dashboard.receive_json_from(timeout=1)
+        assert frame["stream"] == "messages"
+        assert (frame["payload"]["action"], frame["payload"]["pk"]) == ("delete", pk)
+    assert not await ChatMessage.objects.filter(pk=pk).aexists()
+    await mine.disconnect()
+    await theirs.disconnect()
 
 
 @sync_to_async

@@ -4,7 +4,9 @@
 * ``presence``: who has a dashboard open, pushed to every dashboard with
   ``WebsocketMultiplexer.group_send`` whenever someone comes or goes;
 * ``stats``: forwarded onto the named channel ``demo.stats`` (``mapping``), where an
-  ordinary routed consumer answers through the socket's reply channel.
+  ordinary routed consumer answers through the socket's reply channel;
+* ``messages``: a bound model (``demo.bindings.LobbyMessageBinding``): lobby lines as
+  data, pushed as they commit, deletable by their author.
 """
 
 import os
@@ -20,6 +22,7 @@ from generic_consumers.generic.websockets import (
     WebsocketMultiplexer,
 )
 
+from .bindings import BOUND_GROUP, LobbyMessageBinding
 from .chat import history, room_stream_group, say, text_of
 from .models import ChatMessage, Presence
 
@@ -94,16 +97,13 @@ class Dashboard(WebsocketDemultiplexer):
     """``/ws/dashboard/``: the streams above on one socket, logged-in users only."""
 
     http_user = True
-    consumers = {"chat": ChatStream, "presence": PresenceStream}
+    groups = [BOUND_GROUP]  # where LobbyMessageBinding sends its frames
+    consumers = {
+        "chat": ChatStream,
+        "presence": PresenceStream,
+        "messages": LobbyMessageBinding.consumer,
+    }
     mapping = {"stats": "demo.stats"}
-
-    # --- Data binding goes here ------------------------------------------------
-    # generic_consumers.binding (WebsocketBinding) is being built in parallel and this
-    # demo does not depend on it yet. Once it lands, a bound model is one more stream:
-    # add "messages": <a WebsocketBinding for ChatMessage>.consumer to ``consumers``,
-    # and dashboard.js's "messages" panel (marked there too) shows creates, updates
-    # and deletes of ChatMessage rows as they commit.
-    # ---------------------------------------------------------------------------
 
     def connect(self, message, **kwargs):
         if not message.user.is_authenticated:

@@ -16,6 +16,7 @@ SOURCES = [
     "demo/echo.py",
     "demo/chat.py",
     "demo/dashboard.py",
+    "demo/bindings.py",
     "demo/models.py",
     "demo/views.py",
     "demo/static/demo/echo.js",
@@ -52,10 +53,16 @@ DEMOS = [
         "shows": (
             "One socket, several streams (WebsocketDemultiplexer and the JS "
             "WebSocketBridge): the lobby chat (consumers), stats answered by a "
-            "routed consumer on the named channel demo.stats (mapping), and "
-            "presence pushed with WebsocketMultiplexer.group_send."
+            "routed consumer on the named channel demo.stats (mapping), "
+            "presence pushed with WebsocketMultiplexer.group_send, and a bound "
+            "model (WebsocketBinding): lobby lines as data, pushed after commit, "
+            "deletable by their author."
         ),
-        "code": ["demo/dashboard.py", "demo/static/demo/dashboard.js"],
+        "code": [
+            "demo/dashboard.py",
+            "demo/bindings.py",
+            "demo/static/demo/dashboard.js",
+        ],
     },
 ]
 

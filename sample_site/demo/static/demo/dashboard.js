@@ -71,16 +71,29 @@
     input.value = "";
   });
 
-  // ---- Data binding goes here ----------------------------------------------
-  // Once demo/dashboard.py binds a model on the "messages" stream, its frames
-  // ({"action": "create" | "update" | "delete", "pk": ..., "data": {...}}) land here.
+  // messages: the bound model (LobbyMessageBinding in demo/bindings.py). Each frame is
+  // {"action": "create" | "update" | "delete", "pk", "data"}, or an "error" answer
+  // to a refused request. "delete" buttons ask the binding to delete a line.
   bridge.demultiplex("messages", (payload) => {
     state.bound.push(payload);
     const item = document.createElement("li");
-    item.textContent = JSON.stringify(payload);
+    if (payload.error) {
+      item.textContent = `refused: ${payload.action} #${payload.pk}: ${payload.error}`;
+    } else {
+      item.textContent = `${payload.action} #${payload.pk} ${JSON.stringify(payload.data)} `;
+      if (payload.action === "create") {
+        const remove = document.createElement("button");
+        remove.type = "button";
+        remove.textContent = "delete";
+        remove.addEventListener("click", () => {
+          bridge.stream("messages").send({action: "delete", pk: payload.pk});
+        });
+        item.append(remove);
+      }
+    }
     $("bound").append(item);
   });
-  // ---------------------------------------------------------------------------
+
 
   bridge.on("open", (event, detail) => {
     state.opened += 1;
