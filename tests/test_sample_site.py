@@ -139,10 +139,13 @@ def test_sample_site_chat_between_two_users(browse):
     # Another room hears nothing; a page opened later gets the history.
     elsewhere = open_page(browse("alice"), "/chat/other-room/")
     late = open_page(browse("demo"), "/chat/tea-room/")
+    # "connected" comes with the open; the history frame follows it.
+    wait_for(late, "demo.lines.length === 2")
     assert late.evaluate("demo.lines.map(l => l.user + ': ' + l.text)") == [
         "alice: hello demo",
         "demo: hi alice",
     ]
+    wait_for(elsewhere, "demo.histories === 1")
     assert elsewhere.evaluate("demo.lines") == []
 
 

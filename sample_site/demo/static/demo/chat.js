@@ -7,7 +7,9 @@
   const linesEl = document.getElementById("lines");
   const statusEl = document.getElementById("status");
   // What the page knows, also read by the browser tests.
-  const state = (window.demo = {lines: [], opened: 0, refused: false, status: "connecting"});
+  const state = (window.demo = {
+    lines: [], histories: 0, opened: 0, refused: false, status: "connecting",
+  });
   const setStatus = (text) => { state.status = statusEl.textContent = text; };
 
   function lineItem(line) {
@@ -31,6 +33,7 @@
       // Sent on every (re)connect: it replaces what the page had, so nothing said
       // while the socket was down is missing and nothing is shown twice.
       state.lines = frame.history.slice();
+      state.histories += 1;
       linesEl.replaceChildren(...state.lines.map(lineItem));
     }
     if (frame.message) {
