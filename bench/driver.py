@@ -69,9 +69,21 @@ class Socket:
             raise DriverError("the application returned without answering")
         return await self.outbox.get()
 
-    async def connect(self) -> None:
+    async def _next_or_failure(self) -> dict[str, Any]:
+        # Slower than _next() (two extra tasks), but an app that crashes before it
+        # answers fails the run at once instead of at the time limit.
+        getter = asyncio.ensure_future(self.outbox.get())
+        await asyncio.wait({getter, self.task}, return_when=asyncio.FIRST_COMPLETED)
+        if getter.done():
+            return getter.result()
+        getter.cancel()
+        self.task.result()
+        raise DriverError("the application returned without answering")
+
+    async def connect(self, *, watch: bool = False) -> None:
+        """Open the socket; ``watch`` also notices an app that dies meanwhile."""
         self.inbox.put_nowait(CONNECT)
-        event = await self._next()
+        event = await (self._next_or_failure() if watch else self._next())
         if event["type"] != "websocket.accept":
             raise DriverError(f"expected websocket.accept, got {event!r}")
 

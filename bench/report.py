@@ -98,13 +98,19 @@ def _column(row: Row) -> str:
 
 
 def markdown(rows: list[Row], meta: dict[str, Any]) -> str:
+    versions = ", ".join(f"{k} {v}" for k, v in meta.get("versions", {}).items())
     out = [
         "# generic_consumers benchmark",
         "",
-        f"{meta['mode']} run, {meta['date']}, {meta['machine']}. "
-        "Each cell: figure (÷ floor, ÷ matching Channels 4 row), measured in this "
-        "run. For times, CPU and memory a ratio below 1 is better; for round trips "
-        "per second, above 1.",
+        f"{meta['mode']} run, {meta['date']}, {meta.get('seconds', '?')} s; "
+        f"{meta['machine']}; load average {meta.get('load_before', '?')} before, "
+        f"{meta.get('load_after', '?')} after.",
+        "",
+        f"Versions: {versions}." if versions else "",
+        "",
+        "Each cell: figure (÷ floor, ÷ matching Channels 4 row), both measured in "
+        "this run. For times, CPU and memory a ratio below 1 is better; for round "
+        "trips per second, above 1.",
     ]
     for title, columns, members in _tables(rows):
         notes: list[str] = []
@@ -120,7 +126,9 @@ def markdown(rows: list[Row], meta: dict[str, Any]) -> str:
             out.append(f"| {label} | " + " | ".join(cells) + " |")
         if notes:
             out.append("")
-            out += [f"[{i}] {note}" for i, note in enumerate(notes, 1)]
+            out += [
+                f"[{i}] {' '.join(note.split())}  " for i, note in enumerate(notes, 1)
+            ]
     return "\n".join(out) + "\n"
 
 

@@ -22,7 +22,16 @@ if os.environ.get("BENCH_REDIS_URL"):
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [os.environ["BENCH_REDIS_URL"]]},
+            # No socket timeout: see bench/redisserver.py, redis_host().
+            "CONFIG": {
+                "hosts": [
+                    {
+                        "address": os.environ["BENCH_REDIS_URL"],
+                        "socket_timeout": None,
+                        "max_connections": 2000,
+                    }
+                ]
+            },
         }
     }
 # Each application is built with its own routing (see bench/apps.py).
