@@ -30,7 +30,15 @@ docs: $(STAMP)
 test: lint docs
 	$(VENV)/bin/pytest --cov --cov-report=term $(PYTEST_ARGS)
 
-bench: $(STAMP)
+# The bench extra (channelsmultiplexer, pyinstrument) on top of the usual set-up.
+BENCH_STAMP := $(VENV)/.bench-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+$(BENCH_STAMP): $(STAMP)
+	$(PY) -m pip install -q -e ".[test,redis,docs,server,bench]"
+	rm -f $(VENV)/.bench-*
+	touch $@
+
+bench: $(BENCH_STAMP)
 	$(PY) -m bench $(BENCH_ARGS)
 
 clean:

@@ -1,0 +1,138 @@
+"""Rows, ratios, the Markdown tables on stdout and ``bench/results.json``.
+
+Every figure is reported with two ratios measured in the same run: divided by the
+floor's figure (the raw ASGI app) and divided by the matching Channels 4 row's. A
+ratio is always "this row ÷ that row" of the same figure, so for times, CPU and
+memory below 1 is better, for round trips per second above 1 is better.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+FLOOR = "raw"
+
+
+@dataclass
+class Row:
+    part: str  # "a", "b", "c" or "d"
+    scenario: str  # becomes the table (parts b, c) or the column (parts a, d)
+    app: str
+    label: str
+    reference: str | None
+    metric: str  # a short column name: "time", "rt/s", "p50", "p99", "cpu", "rss"
+    unit: str
+    value: float | None
+    note: str | None = None
+    vs_floor: float | None = None
+    vs_channels4: float | None = None
+
+
+PART_TITLES = {
+    "a": "(a) In-process: the app driven through two asyncio queues",
+    "b": "(b) Over sockets: separate server and client processes, loopback",
+    "c": "(c) Group fan-out, in-process sockets",
+    "d": "(d) Server memory per idle socket (Uvicorn)",
+}
+
+
+def add_ratios(rows: list[Row]) -> None:
+    index = {(r.part, r.scenario, r.metric, r.app): r for r in rows}
+    for row in rows:
+        if row.value is None:
+            continue
+        floor = index.get((row.part, row.scenario, row.metric, FLOOR))
+        if floor is not None and floor.value:
+            row.vs_floor = row.value / floor.value
+        if row.reference:
+            ref = index.get((row.part, row.scenario, row.metric, row.reference))
+            if ref is not None and ref.value:
+                row.vs_channels4 = row.value / ref.value
+
+
+def _number(value: float) -> str:
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    if abs(value) >= 10:
+        return f"{value:.1f}"
+    return f"{value:.2f}"
+
+
+def _ratio(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}×"
+
+
+def _cell(row: Row | None, notes: list[str]) -> str:
+    if row is None:
+        return ""
+    if row.value is None:
+        note = row.note or "n/a"
+        if note not in notes:
+            notes.append(note)
+        return f"{note.split(' ')[0].rstrip(':')} [{notes.index(note) + 1}]"
+    return f"{_number(row.value)} ({_ratio(row.vs_floor)}, {_ratio(row.vs_channels4)})"
+
+
+def _tables(rows: list[Row]) -> list[tuple[str, list[str], list[Row]]]:
+    """(title, columns, rows) per table: a and d have scenarios as columns."""
+    tables: dict[str, tuple[list[str], list[Row]]] = {}
+    for row in rows:
+        if row.part in ("a", "d"):
+            title, column = PART_TITLES[row.part], f"{row.scenario} [{row.unit}]"
+        else:
+            title, column = f"{PART_TITLES[row.part]} — {row.scenario}", row.unit
+        columns, members = tables.setdefault(title, ([], []))
+        if column not in columns:
+            columns.append(column)
+        members.append(row)
+    return [(title, cols, members) for title, (cols, members) in tables.items()]
+
+
+def _column(row: Row) -> str:
+    if row.part in ("a", "d"):
+        return f"{row.scenario} [{row.unit}]"
+    return row.unit
+
+
+def markdown(rows: list[Row], meta: dict[str, Any]) -> str:
+    versions = ", ".join(f"{k} {v}" for k, v in meta.get("versions", {}).items())
+    out = [
+        "# generic_consumers benchmark",
+        "",
+        f"{meta['mode']} run, {meta['date']}, {meta.get('seconds', '?')} s; "
+        f"{meta['machine']}; load average {meta.get('load_before', '?')} before, "
+        f"{meta.get('load_after', '?')} after.",
+        "",
+        f"Versions: {versions}." if versions else "",
+        "",
+        "Each cell: figure (÷ floor, ÷ matching Channels 4 row), both measured in "
+        "this run. For times, CPU and memory a ratio below 1 is better; for round "
+        "trips per second, above 1.",
+    ]
+    for title, columns, members in _tables(rows):
+        notes: list[str] = []
+        apps: dict[str, str] = {}
+        for row in members:
+            apps.setdefault(row.app, row.label)
+        by_cell = {(r.app, _column(r)): r for r in members}
+        out += ["", f"## {title}", ""]
+        out.append("| application | " + " | ".join(columns) + " |")
+        out.append("| --- |" + " --- |" * len(columns))
+        for app, label in apps.items():
+            cells = [_cell(by_cell.get((app, column)), notes) for column in columns]
+            out.append(f"| {label} | " + " | ".join(cells) + " |")
+        if notes:
+            out.append("")
+            out += [
+                f"[{i}] {' '.join(note.split())}  " for i, note in enumerate(notes, 1)
+            ]
+    return "\n".join(out) + "\n"
+
+
+def write_json(path: Path, rows: list[Row], meta: dict[str, Any]) -> None:
+    path.write_text(
+        json.dumps({"meta": meta, "rows": [asdict(r) for r in rows]}, indent=1) + "\n"
+    )
