@@ -99,6 +99,12 @@ class OutageLog:
 outage = OutageLog()
 
 
+def _cancel_pending() -> bool:
+    task = asyncio.current_task()
+    cancelling = getattr(task, "cancelling", None)  # Python 3.11+
+    return bool(cancelling and cancelling())
+
+
 async def receive(raw: Any, channel: str, what: str) -> dict[str, Any]:
     """``raw.receive(channel)`` until a message arrives, whatever the layer does.
 
@@ -113,6 +119,10 @@ async def receive(raw: Any, channel: str, what: str) -> dict[str, Any]:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
+            if _cancel_pending():
+                # A cancellation that raced a timeout inside the layer's client came
+                # out as that timeout: honour it, or shutdown would wait forever.
+                raise asyncio.CancelledError from exc
             if (
                 isinstance(exc, TIMEOUTS)
                 and time.monotonic() - started >= IDLE_TIMEOUT_MIN

@@ -123,6 +123,7 @@ class DjangoCommand:
             **os.environ,
             "PYTHONPATH": str(ROOT),
             "DJANGO_SETTINGS_MODULE": "tests.settings",
+            "PYTHONFAULTHANDLER": "1",
             **(env or {}),
         }
         self.process: subprocess.Popen | None = None

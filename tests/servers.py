@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -55,8 +56,14 @@ def end_process(
         try:
             process.wait(grace)
         except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+            # Stuck: Python processes we start run with PYTHONFAULTHANDLER, so
+            # SIGABRT writes every thread's stack to their log before they die.
+            process.send_signal(signal.SIGABRT)
+            try:
+                process.wait(5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(5)
     return process.returncode
 
 
@@ -77,6 +84,7 @@ class ServerProcess:
             **os.environ,
             "PYTHONPATH": str(ROOT),
             "DJANGO_SETTINGS_MODULE": "tests.settings",
+            "PYTHONFAULTHANDLER": "1",
             **(env or {}),
         }
         self.process: subprocess.Popen | None = None

@@ -148,6 +148,29 @@ async def test_receive_retries_with_backoff_and_recovers(monkeypatch):
     assert message == {"type": "ok"} and len(calls) == 4
 
 
+async def test_receive_honours_a_cancellation_the_client_turned_into_a_timeout():
+    # asyncio 3.11's timeout race: a task cancelled while a client-side timeout fires
+    # sees TimeoutError instead of CancelledError. The receive loop must not treat that
+    # as an idle receive and go on waiting (a worker would never stop).
+    entered = asyncio.Event()
+
+    class Layer:
+        async def receive(self, channel):
+            entered.set()
+            try:
+                await asyncio.sleep(10)
+            except asyncio.CancelledError:
+                await asyncio.sleep(1.1)  # past the "idle receive" threshold
+                raise TimeoutError("read timed out") from None
+            return {}  # pragma: no cover
+
+    task = asyncio.ensure_future(_outage.receive(Layer(), "c", "receiving"))
+    await entered.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(task, 5)
+
+
 async def test_send_retries_once_on_a_stale_connection():
     attempts = []
 

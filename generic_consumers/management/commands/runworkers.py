@@ -96,6 +96,11 @@ class Command(BaseCommand):
             for channel in channels
         ]
         await stop.wait()
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        # Cancel until every worker is gone: a client library may swallow one
+        # cancellation (asyncio's timeout race), and a worker must never outlive its
+        # stop signal. Each worker gives in-flight messages DRAIN_TIMEOUT to finish.
+        pending = set(tasks)
+        while pending:
+            for task in pending:
+                task.cancel()
+            _, pending = await asyncio.wait(pending, timeout=DRAIN_TIMEOUT + 1)
