@@ -1,4 +1,5 @@
-"""How the runtime tells an async consumer from a sync one (decided once per route)."""
+"""Where a consumer runs: on the event loop or in a worker thread (decided once per
+consumer and channel, then cached by the router)."""
 
 from __future__ import annotations
 
@@ -19,3 +20,16 @@ def is_async_consumer(consumer: Any) -> bool:
     return inspect.iscoroutinefunction(consumer) or inspect.iscoroutinefunction(
         getattr(consumer, "__call__", None)  # noqa: B004 - callables with async __call__
     )
+
+
+def runs_on_loop(consumer: Any, channel: str) -> bool:
+    """True when ``consumer`` may run on the event loop for ``channel``.
+
+    That is every async consumer, and a sync class whose handler for ``channel`` is
+    library code that cannot block (its ``loop_safe_channels()``, e.g. the default
+    accept of ``WebsocketConsumer.connect``): a thread hop would buy nothing there.
+    """
+    if is_async_consumer(consumer):
+        return True
+    safe = getattr(consumer, "loop_safe_channels", None)
+    return inspect.isclass(consumer) and safe is not None and channel in safe()

@@ -96,7 +96,11 @@ async def flush(pending: list[Pending], origin: object) -> None:
     """
     for kind, layer, target, payload in pending:
         if kind == "send":
-            await send_retrying(layer, target, payload, origin)
+            socket = local_sockets.get(target)
+            if socket is not None:  # the common case: a reply to a socket of ours
+                await socket.deliver(payload, origin)
+            else:
+                await send_retrying(layer, target, payload, origin)
         elif kind == "group":
             await group_send(layer, target, payload)
         else:

@@ -18,7 +18,7 @@ logger = logging.getLogger("generic_consumers")
 
 async def run_consumer(
     consumer: Callable[..., Any],
-    is_async: bool,
+    on_loop: bool,
     message: Message,
     kwargs: dict[str, Any],
     *,
@@ -27,13 +27,14 @@ async def run_consumer(
 ) -> Any:
     """Call ``consumer(message, **kwargs)`` and flush what it sent.
 
-    Async consumers run here on the loop; sync ones in ``executor`` (one thread hop).
+    With ``on_loop`` (async consumers, and sync handlers that cannot block) it runs
+    here on the loop; otherwise in ``executor`` (one thread hop).
     Buffered sends are flushed even when the consumer raises (1.x did); the exception
     then propagates to the caller, which applies the policy for its kind of channel.
     """
     pending: list[Pending] = []
     try:
-        if is_async:
+        if on_loop:
             pending_token = pending_sends.set(pending)
             origin_token = current_origin.set(origin)
             try:

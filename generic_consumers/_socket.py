@@ -272,7 +272,7 @@ class WebsocketSocket:
     async def _run(self, consumer: Any, message: Message, kwargs: dict) -> None:
         await run_consumer(
             consumer,
-            self.app.router.is_async(consumer),
+            self.app.router.on_loop(consumer, message.channel_name),
             message,
             kwargs,
             origin=self,

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from asgiref.sync import SyncToAsync
-from django.db import close_old_connections
+from django.db import connections
 
 __all__ = ["SyncThread", "SyncThreads", "sync_threads"]
 
@@ -71,11 +71,26 @@ def _in_thread(loop: asyncio.AbstractEventLoop, func: Callable[..., Any], args: 
     # on our loop, as it would inside asgiref's own sync_to_async threads.
     SyncToAsync.threadlocal.main_event_loop = loop
     SyncToAsync.threadlocal.main_event_loop_pid = os.getpid()
-    close_old_connections()
+    # Django's close_old_connections() before and after, as a request would; before
+    # only when this thread kept a connection from its last job (none can be stale
+    # otherwise), which spares consumers that never touch the database a lookup.
+    if getattr(_db, "open", False):
+        _close_old_connections()
     try:
         return func(*args)
     finally:
-        close_old_connections()
+        _db.open = _close_old_connections()
+
+
+_db = threading.local()
+
+
+def _close_old_connections() -> bool:
+    """Close this thread's unusable or expired connections; True if any remain."""
+    open_connections = connections.all(initialized_only=True)
+    for connection in open_connections:
+        connection.close_if_unusable_or_obsolete()
+    return bool(open_connections)
 
 
 class SyncThreads:

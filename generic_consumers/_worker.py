@@ -57,7 +57,7 @@ async def handle_envelope(
     try:
         await run_consumer(
             consumer,
-            app.router.is_async(consumer),
+            app.router.on_loop(consumer, channel),
             message,
             kwargs,
             origin=None,

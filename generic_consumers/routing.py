@@ -13,7 +13,7 @@ from typing import Any, Protocol
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
-from ._consumers import is_async_consumer
+from ._consumers import is_async_consumer, runs_on_loop
 from .message import Message
 
 __all__ = [
@@ -183,7 +183,7 @@ class Router:
 
     def __init__(self, routing: Any) -> None:
         self.root = Include(routing)
-        self._async_cache: dict[Any, bool] = {}
+        self._loop_cache: dict[tuple[Any, str], bool] = {}
         self._refresh()
 
     def _refresh(self) -> None:
@@ -206,16 +206,19 @@ class Router:
         return None
 
     def is_async(self, consumer: Callable[..., Any]) -> bool:
-        """Whether ``consumer`` runs on the loop; inspected once per consumer."""
+        """Whether ``consumer`` is async (an ``async def`` or an async class)."""
+        return is_async_consumer(consumer)
+
+    def on_loop(self, consumer: Callable[..., Any], channel: str) -> bool:
+        """Whether ``consumer`` runs on the loop for ``channel``; decided once."""
+        key = (consumer, channel)
         try:
-            return self._async_cache[consumer]
-        except (KeyError, TypeError):
-            result = is_async_consumer(consumer)
-            try:
-                self._async_cache[consumer] = result
-            except TypeError:  # an unhashable callable: inspect it every time
-                pass
+            return self._loop_cache[key]
+        except KeyError:
+            result = self._loop_cache[key] = runs_on_loop(consumer, channel)
             return result
+        except TypeError:  # an unhashable callable: decide every time
+            return runs_on_loop(consumer, channel)
 
     def channel_names(self) -> set[str]:
         return set(self.channels)

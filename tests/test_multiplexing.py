@@ -38,18 +38,28 @@ async def send_frame(communicator, stream, payload):
 
 @pytest.fixture
 def sent(monkeypatch):
-    """Every message that leaves a consumer, local or through the layer."""
+    """Every message that leaves a consumer: delivered to a socket of this process,
+    sent through the layer to a channel, or sent to a group."""
+    from generic_consumers._socket import WebsocketSocket
+
     records = []
     real_send, real_group_send = _envelope.send, _envelope.group_send
+    real_deliver = WebsocketSocket.deliver
+
+    async def spy_deliver(socket, content, origin):
+        records.append(("send", socket.reply_channel, content))
+        await real_deliver(socket, content, origin)
 
     async def spy_send(layer, name, content, origin):
-        records.append(("send", name, content))
+        if name not in _envelope.local_sockets:  # those are seen by spy_deliver
+            records.append(("send", name, content))
         await real_send(layer, name, content, origin)
 
     async def spy_group_send(layer, group, content):
         records.append(("group", group, content))
         await real_group_send(layer, group, content)
 
+    monkeypatch.setattr(WebsocketSocket, "deliver", spy_deliver)
     monkeypatch.setattr(_envelope, "send", spy_send)
     monkeypatch.setattr(_envelope, "group_send", spy_group_send)
     return records

@@ -56,6 +56,13 @@ class BaseConsumer:
             )
         return route_class(consumer, **filters)
 
+    @classmethod
+    def loop_safe_channels(cls) -> frozenset[str]:
+        """Channels whose handler is library code that never blocks, so the runtime
+        may run it on the event loop instead of a worker thread. None by default;
+        ``WebsocketConsumer`` lists the events it handles with its defaults."""
+        return frozenset()
+
     def get_handler(self, message: Message, **kwargs: Any) -> Callable[..., Any]:
         """The bound method for the message's channel, wrapped by the session flags."""
         name = self.method_mapping.get(message.channel_name)

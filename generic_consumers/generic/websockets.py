@@ -166,6 +166,34 @@ class WebsocketConsumer(WebsocketMixin, BaseConsumer):
     ``connect`` runs and leave them after ``disconnect`` (and whenever they go away).
     """
 
+    @classmethod
+    def loop_safe_channels(cls) -> frozenset[str]:
+        """The default ``connect`` (accept) and ``disconnect`` (nothing) only buffer
+        replies and group changes: with the default groups, dispatch and no session
+        attributes, the runtime runs them on the loop and saves a thread hop."""
+        base = WebsocketConsumer
+        if (
+            cls.channel_session
+            or cls.channel_session_user
+            or cls.http_user
+            or cls.http_user_and_session
+            or cls.slight_ordering
+            or any(
+                getattr(cls, name) is not getattr(base, name)
+                for name in ("__init__", "dispatch", "get_handler", "connection_groups")
+            )
+        ):
+            return frozenset()
+        safe = set()
+        if cls.raw_connect is base.raw_connect and cls.connect is base.connect:
+            safe.add("websocket.connect")
+        if (
+            cls.raw_disconnect is base.raw_disconnect
+            and cls.disconnect is base.disconnect
+        ):
+            safe.add("websocket.disconnect")
+        return frozenset(safe)
+
     def raw_connect(self, message: Message, **kwargs: Any) -> None:
         self._join_groups(message, kwargs)
         self.connect(message, **kwargs)
