@@ -314,3 +314,40 @@ def test_close_validates_status():
     consumer.message = Message({"reply_channel": "r!x"}, "websocket.receive", None)
     with pytest.raises(ValueError, match="close code"):
         consumer.close(2000)
+
+
+async def test_sync_user_code_runs_off_the_loop_and_defaults_on_it(monkeypatch):
+    import threading
+
+    from generic_consumers.generic import websockets as ws_module
+
+    loop_thread = threading.current_thread()
+    seen = {}
+
+    class Mine(JsonWebsocketConsumer):
+        def receive(self, content, **kwargs):
+            seen["receive"] = threading.current_thread()
+            self.send(content)
+
+    class Overriding(JsonWebsocketConsumer):
+        def connect(self, message, **kwargs):
+            seen["connect"] = threading.current_thread()
+            super().connect(message, **kwargs)
+
+    real_connect = ws_module.WebsocketConsumer.connect
+
+    def spy_connect(self, message, **kwargs):
+        seen.setdefault("default connect", threading.current_thread())
+        real_connect(self, message, **kwargs)
+
+    monkeypatch.setattr(ws_module.WebsocketConsumer, "connect", spy_connect)
+    # The patch changes what counts as "the default": compare against it.
+    c = await open_socket(serve(Mine))
+    await c.send_json_to({"x": 1})
+    assert await c.receive_json_from(1) == {"x": 1}
+    await c.disconnect()
+    other = await open_socket(serve(Overriding))
+    await other.disconnect()
+    assert seen["receive"] is not loop_thread
+    assert seen["connect"] is not loop_thread
+    assert seen["default connect"] is loop_thread
