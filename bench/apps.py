@@ -1,8 +1,7 @@
 """The applications under test, each echoing one JSON frame, and how to build them.
 
-Every row of the report is an :class:`AppSpec`. The ones that depend on code still being
-written (the async generic classes and the demultiplexer of generic_consumers) are
-looked up with a guarded import: until they exist their rows say "n/a".
+Every row of the report is an :class:`AppSpec`. channelsmultiplexer comes from the
+``bench`` extra: without it, its row says "n/a".
 """
 
 from __future__ import annotations
@@ -31,7 +30,18 @@ from django.urls import path as url_path  # noqa: E402
 
 from generic_consumers import Group, route, route_class  # noqa: E402
 from generic_consumers.asgi import RoutingApplication  # noqa: E402
-from generic_consumers.generic import websockets as gc_websockets  # noqa: E402
+from generic_consumers.generic.websockets import (  # noqa: E402
+    AsyncJsonWebsocketConsumer as GCAsyncJson,
+)
+from generic_consumers.generic.websockets import (  # noqa: E402
+    AsyncWebsocketDemultiplexer as GCAsyncDemux,
+)
+from generic_consumers.generic.websockets import (  # noqa: E402
+    JsonWebsocketConsumer as GCSyncJson,
+)
+from generic_consumers.generic.websockets import (  # noqa: E402
+    WebsocketDemultiplexer as GCDemux,
+)
 
 # The payload every application echoes; demultiplexers get it inside a stream frame.
 PAYLOAD = {"n": 1, "text": "hello, bench", "items": [1, 2, 3], "ok": True}
@@ -40,10 +50,6 @@ DEMUX_FRAME = json.dumps({"stream": "echo", "payload": PAYLOAD}, separators=(","
 PATH = "/echo/"
 BROADCAST_TYPE = "bench.broadcast"
 
-# Landing later in generic_consumers: None until then.
-GCAsyncJson = getattr(gc_websockets, "AsyncJsonWebsocketConsumer", None)
-GCDemux = getattr(gc_websockets, "WebsocketDemultiplexer", None)
-GCAsyncDemux = getattr(gc_websockets, "AsyncWebsocketDemultiplexer", None)
 try:
     from channelsmultiplexer import AsyncJsonWebsocketDemultiplexer as MuxDemux
 except ImportError:  # pragma: no cover - the bench extra is not installed
@@ -51,7 +57,7 @@ except ImportError:  # pragma: no cover - the bench extra is not installed
 
 
 class Unavailable(Exception):
-    """The application cannot be built here (not written yet, or not installed)."""
+    """The application cannot be built here (its package is not installed)."""
 
 
 @dataclass(frozen=True)
@@ -125,7 +131,7 @@ def _c4_mux() -> Any:
 # -- generic_consumers --
 
 
-class GCSyncEcho(gc_websockets.JsonWebsocketConsumer):
+class GCSyncEcho(GCSyncJson):
     def receive(self, content, **kwargs):
         self.send(content)
 
@@ -148,7 +154,7 @@ def _gc(routing: list) -> RoutingApplication:
 
 
 def _gc_async() -> Any:
-    base = _need(GCAsyncJson, "generic_consumers AsyncJsonWebsocketConsumer")
+    base = GCAsyncJson
 
     class GCAsyncEcho(base):  # type: ignore[misc,valid-type]
         async def receive(self, content, **kwargs):
@@ -164,8 +170,8 @@ async def _maybe_await(result: Any) -> None:
 
 def _gc_demux(*, mapping: bool, is_async: bool) -> Any:
     if is_async:
-        base = _need(GCAsyncDemux, "generic_consumers AsyncWebsocketDemultiplexer")
-        sub_base = _need(GCAsyncJson, "generic_consumers AsyncJsonWebsocketConsumer")
+        base = GCAsyncDemux
+        sub_base = GCAsyncJson
 
         class AsyncStreamEcho(sub_base):  # type: ignore[misc,valid-type]
             async def receive(self, content, **kwargs):
@@ -173,9 +179,9 @@ def _gc_demux(*, mapping: bool, is_async: bool) -> Any:
 
         stream: type = AsyncStreamEcho
     else:
-        base = _need(GCDemux, "generic_consumers WebsocketDemultiplexer")
+        base = GCDemux
 
-        class StreamEcho(gc_websockets.JsonWebsocketConsumer):
+        class StreamEcho(GCSyncJson):
             def receive(self, content, **kwargs):
                 kwargs["multiplexer"].send(content)
 
@@ -349,12 +355,10 @@ def _c4_fanout(base: type, *, is_async: bool) -> Callable[[list[str]], Any]:
 def _gc_fanout(kind: str) -> Callable[[list[str]], Any]:
     def make(groups: list[str]) -> Any:
         if kind == "sync":
-            cls: type = type(
-                "Fanout", (gc_websockets.JsonWebsocketConsumer,), {"groups": groups}
-            )
+            cls: type = type("Fanout", (GCSyncJson,), {"groups": groups})
             return _gc([route_class(cls, path=rf"^{PATH}$")])
         if kind == "async":
-            base = _need(GCAsyncJson, "generic_consumers AsyncJsonWebsocketConsumer")
+            base = GCAsyncJson
             cls = type("Fanout", (base,), {"groups": groups})
             return _gc([route_class(cls, path=rf"^{PATH}$")])
 
