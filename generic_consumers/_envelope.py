@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import TYPE_CHECKING, Any, Protocol
 
 from channels.exceptions import ChannelFull
@@ -27,7 +28,8 @@ MESSAGE = "generic_consumers.message"
 MEMBERSHIP = "generic_consumers.membership"
 
 FLUSH_RETRY_SECONDS = 2.0
-FLUSH_RETRY_STEP = 0.2
+# The head of the line polls this often: often enough to take a freed slot first.
+FLUSH_RETRY_STEP = 0.005
 
 
 class LocalSocket(Protocol):
@@ -110,21 +112,49 @@ async def flush(pending: list[Pending], origin: object) -> None:
 async def send_retrying(
     layer: ChannelLayerWrapper, channel: str, content: dict[str, Any], origin: object
 ) -> None:
-    """:func:`send`, retrying a full channel for a while (1.x did the same).
+    """:func:`send`, waiting for room in a full channel for a while (1.x did too).
 
-    Buffered and immediate sends both come through here. A channel still full after
-    ``FLUSH_RETRY_SECONDS`` raises :class:`ChannelFull` with a message naming it.
+    Buffered and immediate sends both come through here. Once a channel is found
+    full, this process's later sends to it queue behind the ones already waiting
+    (first come, first served): otherwise a fresh send takes every slot the consumer
+    frees and a waiting one starves. A message still without room after
+    ``FLUSH_RETRY_SECONDS`` raises :class:`ChannelFull` naming the channel.
     """
-    waited = 0.0
-    while True:
+    key = (asyncio.get_running_loop(), channel)
+    line = _full_channels.get(key)
+    if line is None:
         try:
             return await send(layer, channel, content, origin)
         except ChannelFull:
-            if waited >= FLUSH_RETRY_SECONDS:
-                raise ChannelFull(
-                    f"Channel {channel!r} stayed full for {FLUSH_RETRY_SECONDS} s; the "
-                    "message was dropped. Is anything consuming it (a worker for a "
-                    "named channel, a live socket for a reply channel)?"
-                ) from None
-            await asyncio.sleep(FLUSH_RETRY_STEP)
-            waited += FLUSH_RETRY_STEP
+            line = _full_channels.setdefault(key, _Line())
+    deadline = time.monotonic() + FLUSH_RETRY_SECONDS
+    line.users += 1
+    try:
+        async with line.turn:
+            while True:
+                try:
+                    return await send(layer, channel, content, origin)
+                except ChannelFull:
+                    if time.monotonic() >= deadline:
+                        raise ChannelFull(
+                            f"Channel {channel!r} stayed full for "
+                            f"{FLUSH_RETRY_SECONDS} s; the message was dropped. Is "
+                            "anything consuming it (a worker for a named channel, a "
+                            "live socket for a reply channel)?"
+                        ) from None
+                    await asyncio.sleep(FLUSH_RETRY_STEP)
+    finally:
+        line.users -= 1
+        if not line.users:
+            _full_channels.pop(key, None)
+
+
+class _Line:
+    """The senders of one process waiting for room in one full channel."""
+
+    def __init__(self) -> None:
+        self.turn = asyncio.Lock()  # wakes its waiters in arrival order
+        self.users = 0
+
+
+_full_channels: dict[tuple[asyncio.AbstractEventLoop, str], _Line] = {}

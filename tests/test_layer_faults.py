@@ -211,6 +211,36 @@ async def test_immediate_send_to_a_channel_that_stays_full_says_so(monkeypatch):
         await Channel("tests.full").asend({"n": 2}, immediately=True)
 
 
+async def test_full_channel_is_first_come_first_served():
+    # A sender that found the channel full must get the next free slot; a fresh send
+    # that arrives later queues behind it instead of taking the slot (under sustained
+    # load, waiting senders otherwise starve and their messages are dropped).
+    class OneSlotAtATime:
+        room = 0
+        got: list = []
+
+        async def send(self, channel, message):
+            if not self.room:
+                raise ChannelFull(channel)
+            self.room -= 1
+            self.got.append(message["content"]["n"])
+
+    class Wrapper:
+        raw = OneSlotAtATime()
+
+    layer, raw = Wrapper(), Wrapper.raw
+    first = asyncio.ensure_future(_envelope.send_retrying(layer, "c", {"n": "A"}, None))
+    await asyncio.sleep(0.02)  # A found it full and waits
+    raw.room = 1
+    late = asyncio.ensure_future(_envelope.send_retrying(layer, "c", {"n": "B"}, None))
+    await asyncio.sleep(0.05)
+    assert raw.got == ["A"] and first.done() and not late.done()
+    raw.room = 1
+    await asyncio.wait_for(late, 1)
+    assert raw.got == ["A", "B"]
+    assert not _envelope._full_channels  # the line is gone once nobody waits
+
+
 def test_runworkers_select_channels():
     channels = ["chat.stats", "chat.users", "tests.pid", "tests.cpid"]
     assert select_channels(channels, [], []) == channels
