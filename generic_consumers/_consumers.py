@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import weakref
 from typing import Any
 
 
@@ -12,7 +13,25 @@ def is_async_consumer(consumer: Any) -> bool:
     """True for ``async def`` functions and classes that declare ``is_async = True``.
 
     Async consumers run on the event loop; everything else runs in a worker thread.
+    Answers are cached: consumers are classes and functions, asked about per message.
     """
+    try:
+        return _async_answers[consumer]
+    except (KeyError, TypeError):
+        pass
+    answer = _inspect_async(consumer)
+    try:
+        _async_answers[consumer] = answer
+    except TypeError:  # unhashable: inspected each time
+        pass
+    return answer
+
+
+# Weak keys: a consumer class defined inside a test or a factory may go away.
+_async_answers: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
+
+
+def _inspect_async(consumer: Any) -> bool:
     while isinstance(consumer, functools.partial):
         consumer = consumer.func
     if inspect.isclass(consumer):

@@ -829,3 +829,33 @@ async def test_async_demux_own_send_and_group_send_raise():
     with pytest.raises(SendNotAvailableOnDemultiplexer):
         Only.group_send("g", {"x": 1})
     assert Only.encode("s", {"a": 1}) == WebsocketMultiplexer.encode("s", {"a": 1})
+
+
+async def test_stream_consumer_with_own_decode_json_still_decodes_the_text(any_demux):
+    class Marking(JsonWebsocketConsumer):
+        @classmethod
+        def decode_json(cls, text):
+            return {**json.loads(text), "decoded_by": "Marking"}
+
+        def receive(self, content, multiplexer=None, **kwargs):
+            multiplexer.send({"got": content, "text": self.message["text"]})
+
+    class Plain(JsonWebsocketConsumer):
+        def receive(self, content, multiplexer=None, **kwargs):
+            multiplexer.send({"got": content, "text": self.message["text"]})
+
+    class Both(any_demux):
+        consumers = {"marking": Marking, "plain": Plain}
+
+    c = await open_socket([route_class(Both, path=r"^/demux/$")])
+    await send_frame(c, "marking", {"a": 1})
+    assert (await c.receive_json_from(1))["payload"] == {
+        "got": {"a": 1, "decoded_by": "Marking"},
+        "text": '{"a":1}',
+    }
+    await send_frame(c, "plain", {"b": 2})
+    assert (await c.receive_json_from(1))["payload"] == {
+        "got": {"b": 2},
+        "text": '{"b":2}',
+    }
+    await c.disconnect()

@@ -30,6 +30,7 @@ from ..exceptions import (
 )
 from ..message import Message
 from .websockets import (
+    UNDECODED,
     AsyncJsonWebsocketConsumer,
     JsonWebsocketConsumer,
     _json_encoder,
@@ -128,9 +129,13 @@ class _StreamMessage(Message):
         channel_name: str,
         channel_layer: ChannelLayerWrapper | None,
         stream: str = "",
+        decoded: Any = UNDECODED,
     ) -> None:
         super().__init__(content, channel_name, channel_layer)
         self.demultiplexer_stream = stream
+        # The frame's payload, already decoded by the demultiplexer; ``text`` still
+        # holds it as JSON for consumers that read it (1.x ones, bindings).
+        self.decoded_payload = decoded
 
     @property
     def reply_channel(self) -> Channel | None:
@@ -199,11 +204,16 @@ class DemultiplexerMixin:
         Channel(target, channel_layer=message.channel_layer).send(payload)
 
     def _stream_call(
-        self, stream: str, message: Message, content: dict[str, Any], kwargs: dict
+        self,
+        stream: str,
+        message: Message,
+        content: dict[str, Any],
+        kwargs: dict,
+        decoded: Any = UNDECODED,
     ) -> tuple[Message, dict[str, Any]]:
         """The message and kwargs for one stream consumer call."""
         stream_message = _StreamMessage(
-            content, message.channel_name, message.channel_layer, stream
+            content, message.channel_name, message.channel_layer, stream, decoded
         )
         for name in _MESSAGE_ATTRIBUTES:
             value = getattr(message, name, None)
@@ -295,14 +305,23 @@ class WebsocketDemultiplexer(DemultiplexerMixin, JsonWebsocketConsumer):
             return self.handle_invalid_frame(parsed, **kwargs)
         stream, payload, consumer, target = parsed
         if consumer is not None:
-            self._call(stream, consumer, self.message, self._frame_for(payload), kwargs)
+            self._call(
+                stream,
+                consumer,
+                self.message,
+                self._frame_for(payload),
+                kwargs,
+                payload,
+            )
         elif target is not None:
             self._forward_to_channel(target, payload)
         return None
 
-    def _call(self, stream, consumer, message, content, kwargs) -> None:
+    def _call(
+        self, stream, consumer, message, content, kwargs, decoded=UNDECODED
+    ) -> None:
         stream_message, call_kwargs = self._stream_call(
-            stream, message, content, kwargs
+            stream, message, content, kwargs, decoded
         )
         try:
             if is_async_consumer(consumer):
@@ -346,14 +365,21 @@ class AsyncWebsocketDemultiplexer(DemultiplexerMixin, AsyncJsonWebsocketConsumer
         stream, payload, consumer, target = parsed
         if consumer is not None:
             await self._call(
-                stream, consumer, self.message, self._frame_for(payload), kwargs
+                stream,
+                consumer,
+                self.message,
+                self._frame_for(payload),
+                kwargs,
+                payload,
             )
         elif target is not None:
             self._forward_to_channel(target, payload)
 
-    async def _call(self, stream, consumer, message, content, kwargs) -> None:
+    async def _call(
+        self, stream, consumer, message, content, kwargs, decoded=UNDECODED
+    ) -> None:
         stream_message, call_kwargs = self._stream_call(
-            stream, message, content, kwargs
+            stream, message, content, kwargs, decoded
         )
         try:
             if is_async_consumer(consumer):

@@ -36,6 +36,10 @@ logger = logging.getLogger("generic_consumers")
 _json_encoder = DjangoJSONEncoder(separators=(",", ":"))
 
 
+# Marks a message whose payload was not decoded ahead of its consumer.
+UNDECODED: Any = object()
+
+
 def _reply_channel(message: Message) -> Channel:
     channel = message.reply_channel
     if channel is None:
@@ -142,6 +146,13 @@ class JsonMixin:
 
     def _decode_frame(self, message: Message) -> tuple[Any, str | None]:
         """``(content, None)`` for a good frame, ``(None, reason)`` for a bad one."""
+        # Behind a demultiplexer the payload arrives decoded already: with the default
+        # decode_json, decoding its text again would give the same value.
+        decoded = getattr(message, "decoded_payload", UNDECODED)
+        if decoded is not UNDECODED and (
+            type(self).decode_json.__func__ is _default_decode_json  # type: ignore[attr-defined]
+        ):
+            return decoded, None
         text = message.get("text")
         if text is None:
             return None, "binary frame; a JSON text frame was expected"
@@ -157,6 +168,9 @@ class JsonMixin:
             getattr(self, "path", None),
             reason,
         )
+
+
+_default_decode_json = JsonMixin.decode_json.__func__  # type: ignore[attr-defined]
 
 
 class WebsocketConsumer(WebsocketMixin, BaseConsumer):
