@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	cd sample_site && ../$(PY) manage.py migrate --noinput -v 0
-	cd sample_site && ../$(PY) manage.py seed_demo
+	cd sample_site && ../$(PY) manage.py seed_demo --url http://127.0.0.1:$(DEMO_PORT)/
 	cd sample_site && ../$(PY) manage.py runserver 127.0.0.1:$(DEMO_PORT)
 
 lint: $(STAMP)

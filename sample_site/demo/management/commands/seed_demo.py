@@ -12,6 +12,11 @@ class Command(BaseCommand):
         "Create the demo users (idempotent), clear stale presence, say how to log in."
     )
 
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--url", default="http://127.0.0.1:8000/", help="where the demo is served"
+        )
+
     def handle(self, *args, **options):
         User = get_user_model()
         for username, password in DEMO_USERS:
@@ -24,4 +29,4 @@ class Command(BaseCommand):
         # Rows of sockets from a previous run that ended without a clean disconnect.
         Presence.objects.all().delete()
         logins = ", ".join(f"{name} / {password}" for name, password in DEMO_USERS)
-        self.stdout.write(f"Demo users: {logins}  —  open http://127.0.0.1:8000/")
+        self.stdout.write(f"Demo users: {logins}  —  open {options['url']}")
