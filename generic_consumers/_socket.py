@@ -212,6 +212,8 @@ class WebsocketSocket:
         text = event.get("text")
         if text is not None:
             content["text"] = text
+            # n characters are at most 4n bytes of UTF-8: encode (to measure exactly)
+            # only when the frame could be over the cap.
             size = len(text)
             if size * 4 > (limit := self._settings["MAX_FRAME_SIZE"] or size * 4):
                 size = len(text.encode())
