@@ -37,9 +37,7 @@ class LocalSocket(Protocol):
     # The event loop the socket runs on, and its layer (None without one): the
     # membership refresher of each loop re-adds the groups of that loop's sockets.
     loop: asyncio.AbstractEventLoop | None
-
-    @property
-    def layer(self) -> ChannelLayerWrapper | None: ...
+    layer: ChannelLayerWrapper | None
 
     async def deliver(self, content: dict[str, Any], origin: object) -> None: ...
 

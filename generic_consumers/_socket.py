@@ -64,30 +64,25 @@ class WebsocketSocket:
         self._timeout: asyncio.TimerHandle | None = None
         self._retries: deque[tuple[str, dict[str, Any], int]] = deque()
         self._next: asyncio.Future | None = None
-        self._has_layer = True
+        # The layer carrying this socket's reply channel and groups; None without one.
+        self.layer: ChannelLayerWrapper | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
 
-    @property
-    def layer(self) -> ChannelLayerWrapper | None:
-        """The layer carrying this socket's reply channel and groups, if any."""
-        return self.app.layer if self._has_layer else None
-
     async def run(self) -> None:
         self.loop = asyncio.get_running_loop()
-        layer = self.app.layer
+        # Messages carry the wrapper even without a layer: Group and named channels then
+        # say what is missing, while the socket's own replies never need the layer.
+        self._wrapper = wrapper = self.app.layer
         try:
-            self.reply_channel = await layer.raw.new_channel()
+            self.reply_channel = await wrapper.raw.new_channel()
+            self.layer = wrapper
         except ImproperlyConfigured:
-            # No channel layer: the socket still works, its replies never leave the
-            # process; Group and named channels will say what is missing.
-            self._has_layer = False
             self.reply_channel = "generic_consumers.local!" + get_random_string(12)
-        self._layer = layer
-        self._reply = Channel(self.reply_channel, channel_layer=layer)
+        self._reply = Channel(self.reply_channel, channel_layer=wrapper)
         local_sockets[self.reply_channel] = self
-        if self._has_layer:
+        if self.layer is not None:
             self._listener = asyncio.ensure_future(self._listen())
         try:
             while True:
@@ -128,7 +123,7 @@ class WebsocketSocket:
         for task in (self._listener, self._next):
             if task is not None:
                 task.cancel()
-        if self.groups and self._has_layer:
+        if self.groups and self.layer is not None:
             await self.app.discard_memberships(self.reply_channel, self.groups)
             self.groups.clear()
         await release_channel_session(self.reply_channel, self.executor)
@@ -136,7 +131,7 @@ class WebsocketSocket:
     # -- inbound -----------------------------------------------------------------------
 
     def _message(self, channel: str, content: dict[str, Any]) -> Message:
-        message = Message(content, channel, self._layer)
+        message = Message(content, channel, self._wrapper)
         message.scope = self.scope
         # Every message of the socket shares one reply Channel, built once.
         message._reply_channel = self._reply
@@ -291,7 +286,8 @@ class WebsocketSocket:
             await self._apply(content)
 
     async def _listen(self) -> None:
-        raw = self.app.layer.raw
+        assert self.layer is not None  # only started with a layer
+        raw = self.layer.raw
         while True:
             # Survives layer outages and Redis restarts; logs once per outage.
             envelope = await receive(raw, self.reply_channel, "receiving on sockets")

@@ -164,8 +164,6 @@ async def test_connection_groups_joined_and_left(twin):
     a = await open_socket(app, "/a/")
     b = await open_socket(app, "/b/")
     assert len(layer.groups["all"]) == 2 and len(layer.groups["room-a"]) == 1
-    if twin.Ws is WebsocketConsumer:
-        Grouped.group_send  # noqa: B018 - the classmethod exists on both
     await Group("room-a").asend({"text": "only a"})
     assert await a.receive_from(1) == "only a"
     assert await b.receive_nothing(0.05)

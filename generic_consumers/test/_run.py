@@ -3,21 +3,20 @@
 The production path (``_runtime.run_consumer``) hops to a worker thread; a test wants
 the consumer in its own thread (so it shares the test's database transaction) and its
 sends visible the moment ``consume()`` returns. The buffering is the production one:
-sends go into ``_context.pending_sends`` and are flushed with ``_envelope.flush`` in a
-``finally``, even when the consumer raises.
+the consumer runs through ``_runtime._call_sync``, and its sends are flushed with
+``_envelope.flush`` in a ``finally``, even when it raises.
 """
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Callable
 from typing import Any
 
 from asgiref.sync import async_to_sync
 
 from .. import _envelope
-from .._context import current_origin, pending_sends
-from .._runtime import run_consumer
-from ..exceptions import ChannelSocketException
+from .._runtime import _call_sync, run_consumer
 from ..message import Message
 
 
@@ -39,17 +38,12 @@ def call_consumer(
             consumer, True, message, kwargs, origin=None, executor=None
         )
     pending: list[_envelope.Pending] = []
-    pending_token = pending_sends.set(pending)
-    origin_token = current_origin.set(None)
     try:
-        try:
-            result = consumer(message, **kwargs)
-        except ChannelSocketException as exc:
-            exc.run(message)
-            result = None
-        return result
+        # The runtime's own sync call, in a copy of this context (as in a worker
+        # thread), so the buffer it sets ends with the call.
+        return contextvars.copy_context().run(
+            _call_sync, consumer, message, kwargs, pending, None
+        )
     finally:
-        pending_sends.reset(pending_token)
-        current_origin.reset(origin_token)
         if pending:
             async_to_sync(_envelope.flush)(pending, None)
