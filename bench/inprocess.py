@@ -17,7 +17,7 @@ from typing import Any
 
 from channels.layers import channel_layers as channels4_layers
 
-from generic_consumers._envelope import local_sockets
+from generic_consumers.runtime.registry import sockets as local_sockets
 
 from .apps import AppSpec, FanoutSpec, Unavailable
 from .driver import Socket, bounded

@@ -21,9 +21,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from ._context import current_origin
-from ._threads import sync_threads
 from .message import Message
+from .runtime.threads import run_blocking
 
 logger = logging.getLogger("generic_consumers")
 
@@ -85,12 +84,6 @@ def _dirty(message: Message) -> bool:
     return False
 
 
-async def _in_thread(func: Callable[..., Any], *args: Any) -> Any:
-    # The socket's own thread when there is one: its database connection is warm.
-    executor = getattr(current_origin.get(), "executor", None)
-    return await sync_threads.run(executor or sync_threads.pick(), func, *args)
-
-
 def _sync_wrapper(
     name: str, target: Callable[..., Any], steps: tuple[Step, ...]
 ) -> Callable[..., Any]:
@@ -116,7 +109,7 @@ def _async_wrapper(
     @functools.wraps(target)
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
         message = find_message(args, name)
-        entered = await _in_thread(_enter, message, steps)
+        entered = await run_blocking(_enter, message, steps)
         ok = False
         try:
             result = await target(*args, **kwargs)
@@ -124,7 +117,7 @@ def _async_wrapper(
             return result
         finally:
             if _dirty(message):
-                await _in_thread(_leave, message, steps, entered, ok)
+                await run_blocking(_leave, message, steps, entered, ok)
 
     return wrapper
 

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import weakref
 from typing import Any
 
-from ._membership import discard_all, start_refresher, stop_refresher
-from ._socket import WebsocketSocket
-from ._worker import consume_forever, named_channels, serve_channel_scope
+from django.core.exceptions import ImproperlyConfigured
+
+from .channel import Channel
 from .conf import get_settings
 from .layers import ChannelLayerWrapper, channel_layers
-from .routing import Router
+from .message import Message
+from .routing import Router, router_for
+from .runtime.host import Match
+from .runtime.membership import start_refresher, stop_refresher
+from .runtime.socket import WebsocketSocket
+from .runtime.worker import consume_forever, named_channels, serve_channel_scope
+from .sessions import release_channel_session
 
 __all__ = ["RoutingApplication", "get_application"]
-
-logger = logging.getLogger("generic_consumers")
 
 
 class RoutingApplication:
@@ -25,8 +28,11 @@ class RoutingApplication:
     Serves the ``"websocket"`` scope (one socket per call), the ``"channel"`` scope that
     Channels' ``runworker`` opens for named channels, and ``"lifespan"``. Unless
     ``GENERIC_CONSUMERS["IN_PROCESS_WORKERS"]`` is off, it also consumes every named
-    channel of its routing inside this process, starting on its first websocket or
-    lifespan call.
+    channel of its routing inside this process, starting on its first call of any
+    scope (``get_application()`` also starts them on the first HTTP request).
+
+    It is the runtime's :class:`~generic_consumers.runtime.host.Host`: it builds the
+    1.x messages, matches them and cleans up sessions after a socket.
     """
 
     def __init__(self, routing: Any = None, layer: str | None = None) -> None:
@@ -52,13 +58,11 @@ class RoutingApplication:
             if routing is None:
                 routing = self.settings["ROUTING"]
                 if routing is None:
-                    from django.core.exceptions import ImproperlyConfigured
-
                     raise ImproperlyConfigured(
                         "RoutingApplication() needs a routing: pass one, or set "
                         "GENERIC_CONSUMERS['ROUTING'] to a dotted path."
                     )
-            self._router = Router(routing)
+            self._router = router_for(routing)
         return self._router
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
@@ -67,22 +71,49 @@ class RoutingApplication:
             self.start_workers()
             await WebsocketSocket(self, scope, receive, send).run()
         elif kind == "channel":
+            self.start_workers()
             await serve_channel_scope(self, scope, receive)
         elif kind == "lifespan":
             await self._lifespan(receive, send)
         else:
             raise ValueError(
                 "RoutingApplication serves 'websocket', 'channel' and 'lifespan' "
-                f"scopes, "
-                f"not {kind!r}; mount it in a ProtocolTypeRouter (get_application() "
-                "does that for you)."
+                f"scopes, not {kind!r}; mount it in a ProtocolTypeRouter "
+                "(get_application() does that for you)."
             )
+
+    # -- the runtime's Host ----------------------------------------------------------
+
+    def message(
+        self, channel: str, content: dict[str, Any], socket: WebsocketSocket | None
+    ) -> Message:
+        if socket is None:
+            return Message(content, channel, self.layer)
+        # Messages carry the wrapper even without a layer: Group and named channels then
+        # say what is missing, while the socket's own replies never need the layer.
+        wrapper = self.layer
+        message = Message(content, channel, wrapper)
+        message.scope = socket.scope
+        # Every message of the socket shares one reply Channel, built once.
+        if socket.shared is None:
+            socket.shared = Channel(socket.reply_channel, channel_layer=wrapper)
+        message._reply_channel = socket.shared
+        return message
+
+    def route(self, message: Message) -> Match | None:
+        return self.router.match(message)
+
+    async def socket_closed(self, socket: WebsocketSocket) -> None:
+        await release_channel_session(socket.reply_channel, socket.thread)
+
+    # -- in-process machinery ----------------------------------------------------------
 
     def start_workers(self) -> None:
         """Start this event loop's in-process machinery, once.
 
-        That is the group membership refresher (always; see ``_membership``) and, unless
-        ``IN_PROCESS_WORKERS`` is off, a worker for every named channel of the routing.
+        That is the group membership refresher (always; see ``runtime.membership``)
+        and, unless ``IN_PROCESS_WORKERS`` is off, a worker for every named channel of
+        the routing.
         """
         loop = asyncio.get_running_loop()
         if loop in self._workers:
@@ -104,14 +135,6 @@ class RoutingApplication:
         await asyncio.gather(*tasks, return_exceptions=True)
         await stop_refresher()
 
-    async def discard_memberships(self, channel: str, groups: set[str]) -> None:
-        """Leave every group a departing socket was in (never raises).
-
-        Bounded by the process-wide membership semaphore and retried, so a thousand
-        sockets closing at once do not exhaust the layer's connection pool.
-        """
-        await discard_all(self.layer.raw, channel, groups)
-
     async def _lifespan(self, receive: Any, send: Any) -> None:
         while True:
             event = await receive()
@@ -122,6 +145,20 @@ class RoutingApplication:
                 await self.stop_workers()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+class _StartingWorkers:
+    """The outermost application: starts the in-process workers on the first call of
+    any scope. Daphne sends no lifespan events, so without this a named channel sent
+    to from a view would wait until the first WebSocket connects."""
+
+    def __init__(self, inner: Any, sockets: RoutingApplication) -> None:
+        self.inner = inner
+        self.sockets = sockets
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        self.sockets.start_workers()
+        await self.inner(scope, receive, send)
 
 
 def get_application(routing: Any = None, *, check_origin: bool = True) -> Any:
@@ -140,6 +177,14 @@ def get_application(routing: Any = None, *, check_origin: bool = True) -> Any:
     http = get_asgi_application()  # sets Django up first
     sockets = RoutingApplication(routing)
     websocket = OriginValidatorMiddleware(sockets) if check_origin else sockets
-    return ProtocolTypeRouter(
-        {"http": http, "websocket": websocket, "channel": sockets, "lifespan": sockets}
+    return _StartingWorkers(
+        ProtocolTypeRouter(
+            {
+                "http": http,
+                "websocket": websocket,
+                "channel": sockets,
+                "lifespan": sockets,
+            }
+        ),
+        sockets,
     )

@@ -1,34 +1,27 @@
 """``Channel`` and ``Group``: send 1.x messages from consumers, views or commands.
 
 Inside a consumer, sends are buffered and go out in order when it returns (1.x
-"consumer atomicity"); ``immediately=True`` sends at once. Outside a consumer every send
-is immediate. Each sync method has an ``a``-prefixed async twin.
+"consumer atomicity"); ``immediately=True`` sends at once. Group membership changes
+take effect when called, as in 1.x (inside a consumer they start at once without
+blocking it, and every later send of that consumer waits for them). Outside a consumer
+everything is immediate. Each sync method has an ``a``-prefixed async twin.
 """
 
 from __future__ import annotations
 
-import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from . import _envelope
-from ._context import current_origin, pending_sends, run_sync
-
-if TYPE_CHECKING:
-    from .layers import ChannelLayerWrapper
+from .layers import ChannelLayerWrapper, channel_layers
+from .runtime import delivery
+from .runtime.context import buffering, origin, run_sync
 
 __all__ = ["Channel", "Group"]
-
-_GROUP_NAME = re.compile(r"^[a-zA-Z0-9\-_.]{1,99}$")
 
 
 def _layer(
     alias: str, channel_layer: ChannelLayerWrapper | None
 ) -> ChannelLayerWrapper:
-    if channel_layer is not None:
-        return channel_layer
-    from .layers import channel_layers
-
-    return channel_layers[alias]
+    return channel_layer if channel_layer is not None else channel_layers[alias]
 
 
 def _name(channel: Channel | str | bytes) -> str:
@@ -51,28 +44,26 @@ class Channel:
 
     def send(self, content: dict[str, Any], immediately: bool = False) -> None:
         """Send ``content``; buffered until the running consumer returns, if any."""
-        if not isinstance(content, dict):
-            raise TypeError(f"You can only send dicts as messages, not {content!r}.")
-        pending = pending_sends.get()
-        if pending is not None and not immediately:
-            pending.append(("send", self.channel_layer, self.name, content))
-        else:
+        if not self._buffered(content, immediately):
             run_sync(self._send_now, content, twin="Channel.asend")
 
     async def asend(self, content: dict[str, Any], immediately: bool = False) -> None:
         """Async twin of :meth:`send`."""
-        if not isinstance(content, dict):
-            raise TypeError(f"You can only send dicts as messages, not {content!r}.")
-        pending = pending_sends.get()
-        if pending is not None and not immediately:
-            pending.append(("send", self.channel_layer, self.name, content))
-        else:
+        if not self._buffered(content, immediately):
             await self._send_now(content)
 
+    def _buffered(self, content: Any, immediately: bool) -> bool:
+        if not isinstance(content, dict):
+            raise TypeError(f"You can only send dicts as messages, not {content!r}.")
+        turn = None if immediately else buffering()
+        if turn is None:
+            return False
+        turn.pending.append(("send", self.channel_layer, self.name, content))
+        return True
+
     async def _send_now(self, content: dict[str, Any]) -> None:
-        await _envelope.send_retrying(
-            self.channel_layer, self.name, content, current_origin.get()
-        )
+        await delivery.settle()  # after the membership changes made before it
+        await delivery.send_retrying(self.channel_layer, self.name, content, origin())
 
     def __str__(self) -> str:
         return self.name
@@ -96,74 +87,71 @@ class Group:
         alias: str = "default",
         channel_layer: ChannelLayerWrapper | None = None,
     ) -> None:
-        name = _name(name)
-        if not isinstance(name, str) or not _GROUP_NAME.match(name):
-            raise ValueError(
-                f"Invalid group name {name!r}: use 1-99 ASCII letters, digits, "
-                "'-', '_' "
-                "or '.' (sanitise names derived from user input)."
-            )
-        self.name = name
+        self.name = delivery.check_group_name(_name(name))
         self.channel_layer = _layer(alias, channel_layer)
-
-    # Inside a consumer, membership changes join the send buffer: they still take effect
-    # before any buffered send goes out (so a connect's accept finds the socket in its
-    # groups, as in 1.x), and a sync consumer saves a thread hop per change.
 
     def add(self, channel: Channel | str) -> None:
         """Add ``channel`` (a Channel or a name) to the group."""
-        if not self._buffer("add", channel):
-            run_sync(self.aadd, channel, twin="Group.aadd")
+        self._change(channel, True)
 
     async def aadd(self, channel: Channel | str) -> None:
-        if not self._buffer("add", channel):
-            await _envelope.group_membership(
-                self.channel_layer, self.name, _name(channel), True
-            )
+        """Async twin of :meth:`add`."""
+        await self._achange(channel, True)
 
     def discard(self, channel: Channel | str) -> None:
         """Remove ``channel`` from the group; not being a member is fine."""
-        if not self._buffer("discard", channel):
-            run_sync(self.adiscard, channel, twin="Group.adiscard")
+        self._change(channel, False)
 
     async def adiscard(self, channel: Channel | str) -> None:
-        if not self._buffer("discard", channel):
-            await _envelope.group_membership(
-                self.channel_layer, self.name, _name(channel), False
+        """Async twin of :meth:`discard`."""
+        await self._achange(channel, False)
+
+    def _change(self, channel: Channel | str, joined: bool) -> None:
+        turn = buffering()
+        if turn is not None:
+            # Inside a consumer: started now without blocking it (a sync handler may
+            # run on the loop); the consumer's later sends wait for it.
+            delivery.start_change(
+                turn, self.channel_layer, self.name, _name(channel), joined
+            )
+        else:
+            run_sync(
+                delivery.change_membership,
+                self.channel_layer,
+                self.name,
+                _name(channel),
+                joined,
+                twin="Group.aadd" if joined else "Group.adiscard",
             )
 
-    def _buffer(self, kind: str, channel: Channel | str) -> bool:
-        pending = pending_sends.get()
-        if pending is None:
-            return False
-        pending.append((kind, self.channel_layer, self.name, _name(channel)))
-        return True
+    async def _achange(self, channel: Channel | str, joined: bool) -> None:
+        await delivery.settle()
+        await delivery.change_membership(
+            self.channel_layer, self.name, _name(channel), joined
+        )
 
     def send(self, content: dict[str, Any], immediately: bool = False) -> None:
         """Send ``content`` to every member; buffered inside a consumer."""
-        if not isinstance(content, dict):
-            raise ValueError(f"You can only send dicts as messages, not {content!r}.")
-        pending = pending_sends.get()
-        if pending is not None and not immediately:
-            pending.append(("group", self.channel_layer, self.name, content))
-        else:
-            run_sync(
-                _envelope.group_send,
-                self.channel_layer,
-                self.name,
-                content,
-                twin="Group.asend",
-            )
+        if not self._buffered(content, immediately):
+            run_sync(self._send_now, content, twin="Group.asend")
 
     async def asend(self, content: dict[str, Any], immediately: bool = False) -> None:
         """Async twin of :meth:`send`."""
+        if not self._buffered(content, immediately):
+            await self._send_now(content)
+
+    def _buffered(self, content: Any, immediately: bool) -> bool:
         if not isinstance(content, dict):
             raise ValueError(f"You can only send dicts as messages, not {content!r}.")
-        pending = pending_sends.get()
-        if pending is not None and not immediately:
-            pending.append(("group", self.channel_layer, self.name, content))
-        else:
-            await _envelope.group_send(self.channel_layer, self.name, content)
+        turn = None if immediately else buffering()
+        if turn is None:
+            return False
+        turn.pending.append(("group", self.channel_layer, self.name, content))
+        return True
+
+    async def _send_now(self, content: dict[str, Any]) -> None:
+        await delivery.settle()
+        await delivery.group_send(self.channel_layer, self.name, content)
 
     def __str__(self) -> str:
         return self.name

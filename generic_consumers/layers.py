@@ -1,9 +1,10 @@
 """``channel_layers``: the 1.x layer manager, over Channels 4 layers.
 
 ``channel_layers[alias]`` is a :class:`ChannelLayerWrapper` with the synchronous 1.x
-layer API (``send``, ``group_add``, ``group_discard``, ``send_group``) and the routing.
-The Channels 4 layer itself is ``wrapper.raw`` (looked up on each use, so Channels' own
-layer resets in tests take effect).
+layer API (``send``, ``group_add``, ``group_discard``, ``send_group``, all immediate)
+and the alias' ``routing`` (what the 1.x test helpers route with). The Channels 4 layer
+itself is ``wrapper.raw`` (looked up on each use, so Channels' own layer resets in tests
+take effect).
 """
 
 from __future__ import annotations
@@ -14,7 +15,10 @@ from channels.layers import BaseChannelLayer
 from channels.layers import channel_layers as channels4_layers
 from django.core.exceptions import ImproperlyConfigured
 
-from .channel import Channel, Group
+from .conf import get_settings
+from .routing import Router, router_for
+from .runtime import delivery
+from .runtime.context import run_sync
 
 __all__ = [
     "DEFAULT_CHANNEL_LAYER",
@@ -32,7 +36,7 @@ class ChannelLayerWrapper:
     def __init__(self, alias: str, routing: Any = None) -> None:
         self.alias = alias
         self._routing = routing
-        self._router: Any = None
+        self._router: tuple[Any, Router] | None = None
 
     @property
     def raw(self) -> BaseChannelLayer:
@@ -50,43 +54,50 @@ class ChannelLayerWrapper:
 
     @property
     def routing(self) -> Any:
+        """The routing of this alias: the one it was made with, else the setting's."""
         if self._routing is None:
-            from .conf import get_settings
-
-            self._routing = get_settings()["ROUTING"] or []
+            return get_settings()["ROUTING"] or []
         return self._routing
 
     @routing.setter
     def routing(self, value: Any) -> None:
         self._routing = value
-        self._router = None
 
     @property
-    def router(self) -> Any:
-        if self._router is None:
-            from .routing import Router
-
-            self._router = Router(self.routing)
-        return self._router
-
-    @router.setter
-    def router(self, value: Any) -> None:
-        self._router = value
+    def router(self) -> Router:
+        """The Router of :attr:`routing` (the 1.x test helpers match with it)."""
+        routing = self.routing
+        if self._router is None or self._router[0] is not routing:
+            self._router = (routing, router_for(routing))
+        return self._router[1]
 
     def local_only(self) -> bool:
         return "InMemory" in type(self.raw).__name__
 
     def send(self, channel: str, message: dict[str, Any]) -> None:
-        Channel(channel, channel_layer=self).send(message, immediately=True)
+        if not isinstance(message, dict):
+            raise TypeError(f"You can only send dicts as messages, not {message!r}.")
+        run_sync(
+            delivery.send_retrying, self, channel, message, None, twin="Channel.asend"
+        )
 
     def group_add(self, group: str, channel: str) -> None:
-        Group(group, channel_layer=self).add(channel)
+        self._membership(group, channel, True)
 
     def group_discard(self, group: str, channel: str) -> None:
-        Group(group, channel_layer=self).discard(channel)
+        self._membership(group, channel, False)
+
+    def _membership(self, group: str, channel: str, joined: bool) -> None:
+        delivery.check_group_name(group)
+        run_sync(
+            delivery.change_membership, self, group, channel, joined, twin="Group.aadd"
+        )
 
     def send_group(self, group: str, message: dict[str, Any]) -> None:
-        Group(group, channel_layer=self).send(message, immediately=True)
+        if not isinstance(message, dict):
+            raise ValueError(f"You can only send dicts as messages, not {message!r}.")
+        delivery.check_group_name(group)
+        run_sync(delivery.group_send, self, group, message, twin="Group.asend")
 
     def __getattr__(self, name: str) -> Any:
         # 1.x proxied unknown attributes to the layer (wrapper.flush, .extensions).

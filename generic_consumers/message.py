@@ -6,8 +6,9 @@ import copy
 from collections.abc import ItemsView, Iterator, KeysView, ValuesView
 from typing import TYPE_CHECKING, Any
 
+from .channel import Channel
+
 if TYPE_CHECKING:
-    from .channel import Channel
     from .layers import ChannelLayerWrapper
 
 __all__ = ["Message"]
@@ -42,16 +43,12 @@ class Message:
     @property
     def channel(self) -> Channel:
         if self._channel is None:
-            from .channel import Channel
-
             self._channel = Channel(self.channel_name, channel_layer=self.channel_layer)
         return self._channel
 
     @property
     def reply_channel(self) -> Channel | None:
         if self._reply_channel is False:
-            from .channel import Channel
-
             name = self.content.get("reply_channel")
             self._reply_channel = (
                 Channel(name, channel_layer=self.channel_layer) if name else None

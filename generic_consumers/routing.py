@@ -1,20 +1,21 @@
 """1.x routing: ``route``, ``route_class`` and ``include``, matched against messages.
 
 Everything is compiled when the routing is built; matching a message costs a dict
-lookup by channel name plus the regex filters of the candidate routes.
+lookup by channel name plus the regex filters of the candidate routes. Routing is pure
+matching: where and how a consumer runs is the runtime's business.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
-from ._consumers import is_async_consumer, runs_on_loop
-from .message import Message
+if TYPE_CHECKING:
+    from .message import Message
 
 __all__ = [
     "Include",
@@ -24,6 +25,7 @@ __all__ = [
     "include",
     "route",
     "route_class",
+    "router_for",
 ]
 
 Match = tuple[Callable[..., Any], dict[str, Any]]
@@ -75,7 +77,6 @@ class Route:
         self.consumer: Callable[..., Any] = (
             _import(consumer, "consumer") if isinstance(consumer, str) else consumer
         )
-        self.is_async = is_async_consumer(self.consumer)
         self.filters = _compile_filters(filters, named_only=True)
 
     def match(self, message: Message) -> Match | None:
@@ -153,7 +154,10 @@ class Include:
                     return None
                 prefix_kwargs.update(found.groupdict())
                 stripped[key] = value[found.end() :]
-            message = Message(stripped, message.channel_name, message.channel_layer)
+            # A copy of the same class: the inner routes see a Message like any other.
+            message = type(message)(
+                stripped, message.channel_name, message.channel_layer
+            )
         for entry in self.routing:
             result = entry.match(message)
             if result is not None:
@@ -183,7 +187,6 @@ class Router:
 
     def __init__(self, routing: Any) -> None:
         self.root = Include(routing)
-        self._loop_cache: dict[tuple[Any, str], bool] = {}
         self._refresh()
 
     def _refresh(self) -> None:
@@ -205,23 +208,24 @@ class Router:
                 return result
         return None
 
-    def is_async(self, consumer: Callable[..., Any]) -> bool:
-        """Whether ``consumer`` is async (an ``async def`` or an async class)."""
-        return is_async_consumer(consumer)
-
-    def on_loop(self, consumer: Callable[..., Any], channel: str) -> bool:
-        """Whether ``consumer`` runs on the loop for ``channel``; decided once."""
-        key = (consumer, channel)
-        try:
-            return self._loop_cache[key]
-        except KeyError:
-            result = self._loop_cache[key] = runs_on_loop(consumer, channel)
-            return result
-        except TypeError:  # an unhashable callable: decide every time
-            return runs_on_loop(consumer, channel)
-
     def channel_names(self) -> set[str]:
         return set(self.channels)
+
+
+_by_path: dict[str, Router] = {}
+
+
+def router_for(routing: Any) -> Router:
+    """The Router for ``routing``; one per dotted path, shared by the application and
+    the test helpers (a list or dict gets a Router of its own)."""
+    if isinstance(routing, Router):
+        return routing
+    if not isinstance(routing, str):
+        return Router(routing)
+    router = _by_path.get(routing)
+    if router is None:
+        router = _by_path[routing] = Router(routing)
+    return router
 
 
 route = Route

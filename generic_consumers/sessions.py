@@ -23,12 +23,12 @@ from django.conf import settings
 from django.http.cookie import parse_cookie
 
 from ._decorate import F, Step, decorator
-from ._envelope import local_sockets
 from ._headers import header_value
-from ._threads import SyncThread, sync_threads
 from .conf import get_settings
 from .exceptions import ConsumeLater
 from .message import Message
+from .runtime.registry import sockets
+from .runtime.threads import SyncThread, sync_threads
 
 __all__ = [
     "channel_and_http_session",
@@ -107,7 +107,7 @@ def _enter_channel(message: Message) -> None:
             except CreateError:
                 # Another consumer of this socket created it at the same moment.
                 raise ConsumeLater() from None
-        if name in local_sockets:
+        if name in sockets:
             _in_use.add(name)
     message.channel_session = _loaded(session)
 
@@ -138,7 +138,7 @@ _CHANNEL = Step("channel_session", _enter_channel, _leave_channel)
 
 
 async def release_channel_session(
-    reply_channel: str, executor: SyncThread | None = None
+    reply_channel: str, thread: SyncThread | None = None
 ) -> None:
     """Delete the channel session of a socket that went away (never raises).
 
@@ -149,7 +149,7 @@ async def release_channel_session(
     _in_use.discard(reply_channel)
     try:
         await sync_threads.run(
-            executor or sync_threads.pick(),
+            thread or sync_threads.pick(),
             lambda: session_for_reply_channel(reply_channel).delete(),
         )
     except Exception:

@@ -5,8 +5,8 @@ import pytest
 from channels.layers import channel_layers as channels4_layers
 from django.db import connections
 
-from generic_consumers._envelope import local_sockets
-from generic_consumers._threads import sync_threads
+from generic_consumers.runtime.registry import sockets as local_sockets
+from generic_consumers.runtime.threads import sync_threads
 
 
 @pytest.fixture(autouse=True)

@@ -9,13 +9,13 @@ from channels.testing import ApplicationCommunicator, WebsocketCommunicator
 from django.test import override_settings
 
 from generic_consumers import Channel, Group, route
-from generic_consumers._envelope import local_sockets
 from generic_consumers.asgi import RoutingApplication, get_application
 from generic_consumers.exceptions import (
     ConsumeLater,
     DenyConnection,
     WebsocketCloseException,
 )
+from generic_consumers.runtime.registry import sockets as local_sockets
 
 from .conftest import settle
 

@@ -77,7 +77,7 @@ def inbound(binding, client, payload, multiplexer=True):
         kwargs["multiplexer"] = MultiplexerStandIn("intval", message.reply_channel)
     from generic_consumers.test._run import call_consumer
 
-    return call_consumer(binding.consumer, False, message, kwargs)
+    return call_consumer(binding.consumer, message, kwargs)
 
 
 class OutboundTests(ChannelTestCase):

@@ -7,9 +7,10 @@ import pytest
 from channels.layers import get_channel_layer
 
 from generic_consumers import DEFAULT_CHANNEL_LAYER, Channel, Group, channel_layers
-from generic_consumers._context import pending_sends
-from generic_consumers._envelope import MESSAGE, flush
 from generic_consumers.message import Message
+from generic_consumers.runtime.context import Turn, entered
+from generic_consumers.runtime.delivery import finish
+from generic_consumers.runtime.envelope import MESSAGE
 
 
 async def next_content(name):
@@ -120,19 +121,16 @@ def test_sync_group_api_from_a_thread():
 
 
 async def test_buffered_sends_keep_order_and_immediate_overtakes():
-    pending = []
-    token = pending_sends.set(pending)
-    try:
+    turn = Turn(loop=asyncio.get_running_loop())
+    with entered(turn):
         await Channel("tests.buf").asend({"n": 1})
         await Channel("tests.buf").asend({"n": 2})
         await Channel("tests.buf").asend({"n": 0}, immediately=True)
         await Group("g3").aadd("tests.buf")
         await Group("g3").asend({"n": 3})
-    finally:
-        pending_sends.reset(token)
-    assert [kind for kind, *_ in pending] == ["send", "send", "add", "group"]
+    assert [kind for kind, *_ in turn.pending] == ["send", "send", "group"]
     assert await next_content("tests.buf") == {"n": 0}
-    await flush(pending, None)
+    await finish(turn)
     assert [(await next_content("tests.buf"))["n"] for _ in range(3)] == [1, 2, 3]
 
 

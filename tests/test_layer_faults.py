@@ -8,9 +8,13 @@ import pytest
 from channels.layers import InMemoryChannelLayer
 from django.core.management import CommandError, call_command
 
-from generic_consumers import Channel, _envelope, _membership, _outage
+from generic_consumers import Channel
 from generic_consumers.exceptions import ChannelFull
 from generic_consumers.management.commands.runworkers import select_channels
+from generic_consumers.runtime import delivery as _envelope
+from generic_consumers.runtime import membership as _membership
+from generic_consumers.runtime import outage as _outage
+from generic_consumers.runtime.registry import sockets
 
 
 class FlakyLayer(InMemoryChannelLayer):
@@ -85,7 +89,8 @@ async def test_discard_all_logs_an_outage_once(gc_log):
 
 
 class FakeSocket:
-    def __init__(self, layer, groups):
+    def __init__(self, layer, groups, reply_channel="x!live"):
+        self.reply_channel = reply_channel
         self.loop = asyncio.get_running_loop()
         self.groups = set(groups)
         self.layer = type("W", (), {"raw": layer})()
@@ -94,7 +99,7 @@ class FakeSocket:
 async def test_refresher_re_adds_live_memberships_only():
     layer = FlakyLayer()
     live = FakeSocket(layer, {"a", "b"})
-    _envelope.local_sockets["x!live"] = live
+    sockets.add(live)
     assert await _membership.refresh_once() == 2
     assert "x!live" in layer.groups["a"] and "x!live" in layer.groups["b"]
     await layer.flush()
@@ -111,7 +116,7 @@ async def test_refresher_re_adds_live_memberships_only():
 async def test_refresher_stops_a_round_at_the_first_outage(gc_log):
     layer = FlakyLayer(fail=10_000)
     for n in range(50):
-        _envelope.local_sockets[f"x!{n}"] = FakeSocket(layer, {"a"})
+        sockets.add(FakeSocket(layer, {"a"}, f"x!{n}"))
     assert await _membership.refresh_once() == 0
     assert layer.fail > 10_000 - 50 * 2  # one failed batch, no per-socket retries
     assert _outage.outage.down_since is not None

@@ -10,7 +10,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 
-from generic_consumers import Group, _envelope, route, route_class
+from generic_consumers import Group, route, route_class
 from generic_consumers.asgi import RoutingApplication
 from generic_consumers.exceptions import DenyConnection, SendNotAvailableOnDemultiplexer
 from generic_consumers.generic.base import BaseConsumer
@@ -21,6 +21,8 @@ from generic_consumers.generic.websockets import (
     WebsocketMultiplexer,
 )
 from generic_consumers.layers import channel_layers
+from generic_consumers.runtime import delivery as _envelope
+from generic_consumers.runtime.registry import sockets
 
 from .conftest import settle
 
@@ -40,7 +42,7 @@ async def send_frame(communicator, stream, payload):
 def sent(monkeypatch):
     """Every message that leaves a consumer: delivered to a socket of this process,
     sent through the layer to a channel, or sent to a group."""
-    from generic_consumers._socket import WebsocketSocket
+    from generic_consumers.runtime.socket import WebsocketSocket
 
     records = []
     real_send, real_group_send = _envelope.send, _envelope.group_send
@@ -51,7 +53,7 @@ def sent(monkeypatch):
         await real_deliver(socket, content, origin)
 
     async def spy_send(layer, name, content, origin):
-        if name not in _envelope.local_sockets:  # those are seen by spy_deliver
+        if name not in sockets:  # those are seen by spy_deliver
             records.append(("send", name, content))
         await real_send(layer, name, content, origin)
 
@@ -475,7 +477,7 @@ async def test_demultiplexer_mapping_forwards_payload_with_server_set_fields():
     assert content["count"] == 1
     assert content["path"] == "/demux/"
     assert content["reply_channel"] != "someone.else!abc"
-    assert content["reply_channel"] in _envelope.local_sockets
+    assert content["reply_channel"] in sockets
     await communicator.disconnect()
 
 

@@ -160,28 +160,6 @@ def test_router_bad_routing_values():
         Router(42)
 
 
-def test_router_is_async_and_on_loop_cached_per_consumer_and_channel():
-    from generic_consumers.generic.websockets import JsonWebsocketConsumer
-
-    class Echo(JsonWebsocketConsumer):
-        pass
-
-    class Greeter(JsonWebsocketConsumer):
-        def connect(self, message, **kwargs):  # user code: may block, runs in a thread
-            super().connect(message, **kwargs)
-
-    router = Router([route("x", async_consumer), route("y", consumer_a)])
-    assert router.is_async(async_consumer) is True
-    assert router.is_async(consumer_a) is False
-    assert router.on_loop(async_consumer, "x") is True
-    assert router.on_loop(consumer_a, "y") is False
-    assert router.on_loop(Echo, "websocket.connect") is True  # default accept
-    assert router.on_loop(Echo, "websocket.disconnect") is True
-    assert router.on_loop(Echo, "websocket.receive") is False  # user's receive
-    assert router.on_loop(Greeter, "websocket.connect") is False
-    assert router._loop_cache[(Echo, "websocket.connect")] is True
-
-
 def test_route_str_names_consumer_and_filters():
     text = str(Route("x", consumer_a, path=r"^/a$"))
     assert "consumer_a" in text and "path='^/a$'" in text

@@ -15,8 +15,8 @@ from asgiref.sync import async_to_sync
 from channels.layers import BaseChannelLayer, InMemoryChannelLayer
 from channels.layers import channel_layers as channels4_layers
 
-from .._envelope import MESSAGE
 from ..layers import ChannelLayerWrapper, channel_layers
+from ..runtime.envelope import MESSAGE
 
 # Seconds a non-in-memory layer is given to produce a message before "nothing there".
 OTHER_LAYER_WAIT = 0.1

@@ -76,8 +76,7 @@ class Client:
                 raise AssertionError(f"No message on channel {channel!r} to consume.")
             return None
         message = Message(content, channel, layer)
-        router = layer.router
-        match = router.match(message)
+        match = layer.router.match(message)
         if match is None:
             if fail_on_none:
                 raise AssertionError(
@@ -86,7 +85,7 @@ class Client:
                 )
             return None
         consumer, kwargs = match
-        return call_consumer(consumer, router.is_async(consumer), message, kwargs)
+        return call_consumer(consumer, message, kwargs)
 
     def send_and_consume(
         self,

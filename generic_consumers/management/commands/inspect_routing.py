@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ...conf import get_settings
 from ...routing import Router
+from ...runtime.placement import is_async_consumer
 
 
 def consumer_path(consumer: Any) -> str:
@@ -39,7 +40,7 @@ def routing_table(router: Router, in_process_workers: bool) -> list[dict[str, st
                     "channel": channel,
                     "filters": filters or "-",
                     "consumer": consumer_path(leaf.consumer),
-                    "kind": "async" if leaf.is_async else "sync",
+                    "kind": "async" if is_async_consumer(leaf.consumer) else "sync",
                     "runs": runs,
                 }
             )

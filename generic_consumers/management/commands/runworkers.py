@@ -14,9 +14,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from ..._worker import consume_forever, named_channels
 from ...asgi import RoutingApplication
 from ...layers import channel_layers
+from ...runtime.worker import consume_forever, named_channels
 
 # Seconds messages already being handled get to finish after SIGTERM / SIGINT.
 DRAIN_TIMEOUT = 10.0
@@ -72,6 +72,14 @@ class Command(BaseCommand):
         alias = options["layer"] or app.settings["CHANNEL_LAYER"]
         if alias not in channel_layers:
             raise CommandError(f"No channel layer {alias!r} in CHANNEL_LAYERS.")
+        if channel_layers[alias].local_only():
+            # 1.x refused too: an in-memory layer lives in one process, so a worker
+            # process could never see what the server processes send.
+            raise CommandError(
+                f"Channel layer {alias!r} is in-memory: a separate worker process "
+                "cannot see the server's messages. Use channels_redis for dedicated "
+                "workers, or keep GENERIC_CONSUMERS['IN_PROCESS_WORKERS'] on."
+            )
         asyncio.run(self._run(app, channels, alias))
         self.stdout.write("Workers stopped.")
 

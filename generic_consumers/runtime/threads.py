@@ -25,7 +25,10 @@ from typing import Any
 from asgiref.sync import SyncToAsync
 from django.db import connections
 
-__all__ = ["SyncThread", "SyncThreads", "sync_threads"]
+from ..conf import get_settings
+from .context import current_turn
+
+__all__ = ["SyncThread", "SyncThreads", "run_blocking", "sync_threads"]
 
 Job = tuple[
     asyncio.AbstractEventLoop, asyncio.Future, contextvars.Context, Callable, tuple
@@ -100,8 +103,6 @@ class SyncThreads:
         self._lock = threading.Lock()
 
     def _size(self) -> int:
-        from .conf import get_settings
-
         return int(get_settings()["SYNC_THREADS"] or (os.cpu_count() or 1) + 4)
 
     def pick(self) -> SyncThread:
@@ -127,3 +128,11 @@ class SyncThreads:
 
 
 sync_threads = SyncThreads()
+
+
+async def run_blocking(func: Callable[..., Any], *args: Any) -> Any:
+    """Run blocking ``func(*args)`` off the loop: in the current turn's thread (the
+    socket's, whose database connection is warm), else in any of them."""
+    turn = current_turn.get()
+    thread = turn.thread if turn is not None else None
+    return await sync_threads.run(thread or sync_threads.pick(), func, *args)

@@ -1,5 +1,8 @@
-"""Where a consumer runs: on the event loop or in a worker thread (decided once per
-consumer and channel, then cached by the router)."""
+"""Where a consumer runs: on the event loop or in a worker thread.
+
+Decided once per consumer and channel, then cached: consumers are classes and
+functions, asked about for every message.
+"""
 
 from __future__ import annotations
 
@@ -42,6 +45,27 @@ def _inspect_async(consumer: Any) -> bool:
 
 
 def runs_on_loop(consumer: Any, channel: str) -> bool:
+    """True when ``consumer`` may run on the event loop for ``channel`` (cached)."""
+    try:
+        return _loop_answers[consumer][channel]
+    except KeyError:
+        pass
+    except TypeError:  # unhashable or not weakly referenceable: decide every time
+        return _decide_loop(consumer, channel)
+    answer = _decide_loop(consumer, channel)
+    try:
+        _loop_answers.setdefault(consumer, {})[channel] = answer
+    except TypeError:  # not weakly referenceable: decided again next time
+        pass
+    return answer
+
+
+_loop_answers: weakref.WeakKeyDictionary[Any, dict[str, bool]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _decide_loop(consumer: Any, channel: str) -> bool:
     """True when ``consumer`` may run on the event loop for ``channel``.
 
     That is every async consumer, and a sync class whose handler for ``channel`` is

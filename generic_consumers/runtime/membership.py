@@ -24,9 +24,9 @@ import random
 import weakref
 from typing import TYPE_CHECKING, Any
 
-from . import _envelope
-from ._outage import is_transient, outage
-from .conf import get_settings
+from ..conf import get_settings
+from .outage import is_transient, outage
+from .registry import sockets
 
 if TYPE_CHECKING:
     from channels.layers import BaseChannelLayer
@@ -140,13 +140,10 @@ async def _refresh_forever(interval: float) -> None:
 
 def _live_pairs(loop: asyncio.AbstractEventLoop) -> list[tuple[Any, str, str]]:
     pairs: list[tuple[Any, str, str]] = []
-    for channel, socket in list(_envelope.local_sockets.items()):
-        if getattr(socket, "loop", None) is not loop:
-            continue  # a socket of another event loop (tests run several)
-        layer = getattr(socket, "layer", None)
-        if layer is None:
-            continue
-        pairs.extend((socket, group, channel) for group in list(socket.groups))
+    for socket in sockets.of_loop(loop):
+        if socket.layer is not None:
+            channel = socket.reply_channel
+            pairs.extend((socket, group, channel) for group in list(socket.groups))
     return pairs
 
 
@@ -184,6 +181,6 @@ async def _refresh_pair(socket: Any, group: str, channel: str) -> None:
     await change(raw, group, channel, True, retries=0)
     # The socket may have left the group, or closed, while the add was in flight (its
     # discard may even have reached the layer first): undo the add then.
-    current = _envelope.local_sockets.get(channel)
+    current = sockets.get(channel)
     if current is None or current is not socket or group not in current.groups:
         await change(raw, group, channel, False)

@@ -1,8 +1,6 @@
-"""Many JSON streams over one WebSocket: ``WebsocketMultiplexer`` and
-``WebsocketDemultiplexer``.
+"""``WebsocketDemultiplexer``: many JSON streams over one WebSocket.
 
-A frame is ``{"stream": "<name>", "payload": {...}}`` in both directions. The
-demultiplexer hands an inbound payload either to a consumer class running for this
+The demultiplexer hands an inbound payload either to a consumer class running for this
 socket (``consumers``, the 1.0/1.1 code) or to a named channel (``mapping``, the 0.17
 code that the 1.x docs still describe). Import the classes from
 ``generic_consumers.generic.websockets``.
@@ -15,138 +13,29 @@ import functools
 import inspect
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
-from .._consumers import is_async_consumer
-from .._context import current_origin
-from .._threads import sync_threads
-from ..channel import Channel, Group
+from ..channel import Channel
 from ..exceptions import (
     ChannelSocketException,
     ConsumeLater,
     DenyConnection,
     SendNotAvailableOnDemultiplexer,
-    validate_close_code,
 )
 from ..message import Message
-from .websockets import (
-    UNDECODED,
-    AsyncJsonWebsocketConsumer,
-    JsonWebsocketConsumer,
-    _json_encoder,
-    _reply_channel,
-)
+from ..runtime.placement import is_async_consumer
+from ..runtime.threads import run_blocking
+from .consumers import AsyncJsonWebsocketConsumer, JsonWebsocketConsumer
+from .frames import UNDECODED, reply_channel
+from .multiplexer import StreamMessage, WebsocketMultiplexer
 
-if TYPE_CHECKING:
-    from ..layers import ChannelLayerWrapper
-
-__all__ = [
-    "AsyncWebsocketDemultiplexer",
-    "WebsocketDemultiplexer",
-    "WebsocketMultiplexer",
-]
+__all__ = ["AsyncWebsocketDemultiplexer", "WebsocketDemultiplexer"]
 
 logger = logging.getLogger("generic_consumers")
 
 # What session and auth decorators hang on a message; a stream consumer's own copy of
 # the message keeps them, so it sees the demultiplexer's session and user.
 _MESSAGE_ATTRIBUTES = ("channel_session", "http_session", "user")
-
-
-class WebsocketMultiplexer:
-    """Replies on one stream of one socket: ``multiplexer.send(payload)``.
-
-    The demultiplexer passes one to each stream consumer as the ``multiplexer``
-    keyword argument. Sends are buffered like any other send inside a consumer.
-    """
-
-    def __init__(self, stream: str, reply_channel: Channel) -> None:
-        self.stream = stream
-        self.reply_channel = reply_channel
-
-    def send(self, payload: Any) -> None:
-        """Send ``payload`` to this socket, framed for this stream."""
-        self.reply_channel.send(self.encode(self.stream, payload))
-
-    @classmethod
-    def encode_json(cls, content: Any) -> str:
-        """JSON with Django's encoder (dates, decimals, UUIDs); override to change."""
-        return _json_encoder.encode(content)
-
-    @classmethod
-    def encode(cls, stream: str, payload: Any) -> dict[str, Any]:
-        """Reply content carrying ``payload`` on ``stream`` (a ``{"text": ...}``
-        dict, ready for ``reply_channel.send`` or ``Group.send``)."""
-        return {"text": cls.encode_json({"stream": stream, "payload": payload})}
-
-    @classmethod
-    def group_send(
-        cls, name: str, stream: str, payload: Any, close: Any = False
-    ) -> None:
-        """Send ``payload`` on ``stream`` to every socket in the group ``name``.
-
-        ``close`` (True or a close code) closes each socket after the frame.
-        """
-        content = cls.encode(stream, payload)
-        if close:
-            content["close"] = validate_close_code(close)
-        Group(name).send(content)
-
-
-class _StreamReplyChannel(Channel):
-    """The reply channel as a stream consumer sees it.
-
-    The demultiplexer accepts the socket once, after every stream consumer's
-    ``connect`` ran, so the accepts those send (``WebsocketConsumer.connect`` does by
-    default) are dropped here; everything else reaches the socket unchanged.
-    """
-
-    def send(self, content: dict[str, Any], immediately: bool = False) -> None:
-        if isinstance(content, dict) and content.get("accept") is True:
-            content = {k: v for k, v in content.items() if k != "accept"}
-            if not content:
-                return
-        super().send(content, immediately)
-
-    async def asend(self, content: dict[str, Any], immediately: bool = False) -> None:
-        if isinstance(content, dict) and content.get("accept") is True:
-            content = {k: v for k, v in content.items() if k != "accept"}
-            if not content:
-                return
-        await super().asend(content, immediately)
-
-
-class _StreamMessage(Message):
-    """A stream consumer's own copy of a socket message.
-
-    ``demultiplexer_stream`` names the stream; ``WebsocketConsumer.send`` refuses to
-    run on such a message (replies go through the ``multiplexer``).
-    """
-
-    def __init__(
-        self,
-        content: dict[str, Any],
-        channel_name: str,
-        channel_layer: ChannelLayerWrapper | None,
-        stream: str = "",
-        decoded: Any = UNDECODED,
-    ) -> None:
-        super().__init__(content, channel_name, channel_layer)
-        self.demultiplexer_stream = stream
-        # The frame's payload, already decoded by the demultiplexer; ``text`` still
-        # holds it as JSON for consumers that read it (1.x ones, bindings).
-        self.decoded_payload = decoded
-
-    @property
-    def reply_channel(self) -> Channel | None:
-        if self._reply_channel is False:
-            name = self.content.get("reply_channel")
-            self._reply_channel = (
-                _StreamReplyChannel(name, channel_layer=self.channel_layer)
-                if name
-                else None
-            )
-        return self._reply_channel  # type: ignore[return-value]
 
 
 class DemultiplexerMixin:
@@ -212,14 +101,14 @@ class DemultiplexerMixin:
         decoded: Any = UNDECODED,
     ) -> tuple[Message, dict[str, Any]]:
         """The message and kwargs for one stream consumer call."""
-        stream_message = _StreamMessage(
+        stream_message = StreamMessage(
             content, message.channel_name, message.channel_layer, stream, decoded
         )
         for name in _MESSAGE_ATTRIBUTES:
             value = getattr(message, name, None)
             if value is not None:
                 setattr(stream_message, name, value)
-        multiplexer = self.multiplexer_class(stream, _reply_channel(message))
+        multiplexer = self.multiplexer_class(stream, reply_channel(message))
         return stream_message, {**kwargs, "multiplexer": multiplexer}
 
     def _log_stream_error(
@@ -291,7 +180,7 @@ class WebsocketDemultiplexer(DemultiplexerMixin, JsonWebsocketConsumer):
         accepts the socket (once)."""
         for stream, consumer, content in self._connect_copies(message, deep=True):
             self._call(stream, consumer, message, content, kwargs)
-        _reply_channel(message).send({"accept": True})
+        reply_channel(message).send({"accept": True})
 
     def disconnect(self, message: Message, **kwargs: Any) -> None:
         """Runs once the socket has closed: forwards it to every stream consumer."""
@@ -351,7 +240,7 @@ class AsyncWebsocketDemultiplexer(DemultiplexerMixin, AsyncJsonWebsocketConsumer
     async def connect(self, message: Message, **kwargs: Any) -> None:
         for stream, consumer, content in self._connect_copies(message, deep=True):
             await self._call(stream, consumer, message, content, kwargs)
-        await _reply_channel(message).asend({"accept": True})
+        await reply_channel(message).asend({"accept": True})
 
     async def disconnect(self, message: Message, **kwargs: Any) -> None:
         for stream, consumer, content in self._connect_copies(message, deep=False):
@@ -389,11 +278,8 @@ class AsyncWebsocketDemultiplexer(DemultiplexerMixin, AsyncJsonWebsocketConsumer
             else:
                 # A sync stream consumer: one hop to the socket's own thread, in this
                 # context, so its sends join the demultiplexer's buffer.
-                thread = getattr(current_origin.get(), "executor", None)
-                await sync_threads.run(
-                    thread or sync_threads.pick(),
-                    functools.partial(consumer, **call_kwargs),
-                    stream_message,
+                await run_blocking(
+                    functools.partial(consumer, **call_kwargs), stream_message
                 )
         except _SOCKET_EXCEPTIONS:
             raise

@@ -1,0 +1,220 @@
+"""Where a message goes: a socket of this process, or the channel layer.
+
+Sockets of this process are reached without the layer at all (their reply channel
+names are in ``registry.sockets``). Everything else is wrapped in an envelope and sent
+through the layer. A consumer's sends are buffered in its :class:`~.context.Turn` and
+carried out by :func:`finish`, in the order they were made, when the consumer returns.
+Group-membership changes are never buffered: they start when called, and every later
+send of the same turn waits for them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from typing import Any
+
+from channels.exceptions import ChannelFull
+
+from . import envelope
+from .context import Turn, current_turn, run_sync
+from .host import Layer
+from .membership import change
+from .outage import retry_once
+from .registry import sockets
+
+__all__ = [
+    "change_membership",
+    "check_group_name",
+    "finish",
+    "group_send",
+    "send",
+    "send_retrying",
+    "settle",
+    "start_change",
+]
+
+logger = logging.getLogger("generic_consumers")
+
+FLUSH_RETRY_SECONDS = 2.0
+# The head of the line polls this often: often enough to take a freed slot first.
+FLUSH_RETRY_STEP = 0.005
+
+_GROUP_NAME = re.compile(r"^[a-zA-Z0-9\-_.]{1,99}$")
+
+
+def check_group_name(name: Any) -> str:
+    """``name`` if Channels 4 layers accept it as a group name, else ValueError."""
+    if not isinstance(name, str) or not _GROUP_NAME.match(name):
+        raise ValueError(
+            f"Invalid group name {name!r}: use 1-99 ASCII letters, digits, '-', '_' "
+            "or '.' (sanitise names derived from user input)."
+        )
+    return name
+
+
+async def send(layer: Layer, name: str, content: dict[str, Any], origin: object):
+    """Send 1.x ``content`` to the channel ``name`` now (may raise ChannelFull)."""
+    socket = sockets.get(name)
+    if socket is not None:
+        await socket.deliver(content, origin)
+    else:
+        wrapped = envelope.wrap(content)
+        await retry_once(lambda: layer.raw.send(name, wrapped))
+
+
+async def group_send(layer: Layer, group: str, content: dict[str, Any]) -> None:
+    wrapped = envelope.wrap(content)
+    await retry_once(lambda: layer.raw.group_send(group, wrapped))
+
+
+async def change_membership(
+    layer: Layer, group: str, channel: str, joined: bool
+) -> None:
+    """Add ``channel`` to ``group`` (``joined``) or discard it, now."""
+    raw = layer.raw
+    socket = sockets.get(channel)
+    if socket is not None:
+        # The socket's own record changes first: the membership refresher must never
+        # re-add a group the socket is leaving, and a join that fails while the layer
+        # is down is still made good by the refresher once it is back.
+        (socket.groups.add if joined else socket.groups.discard)(group)
+    await change(raw, group, channel, joined)
+    if socket is None and "!" in channel:  # a reply channel of a socket elsewhere
+        await raw.send(channel, envelope.membership(group, joined))
+
+
+# -- inside a turn --------------------------------------------------------------------
+
+
+def start_change(turn: Turn, layer: Layer, group: str, channel: str, joined: bool):
+    """Start a membership change for a running turn without blocking its caller.
+
+    Called from the loop (an async consumer, or a sync handler run on the loop) or
+    from the turn's worker thread. The change runs on the turn's loop after the turn's
+    previous change; :func:`settle` waits for the last one.
+    """
+    loop = turn.loop
+    if loop is None:  # the 1.x test client: no loop to hand it to, nothing to block
+        run_sync(change_membership, layer, group, channel, joined, twin="Group.aadd")
+        return
+
+    def begin() -> None:
+        turn.last_change = loop.create_task(
+            _after(turn.last_change, change_membership(layer, group, channel, joined))
+        )
+
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if running is loop:
+        begin()
+    else:
+        # FIFO with the thread's later call_soon_threadsafe (the end of its job, or
+        # an immediate send), so the change has begun before anything after it.
+        loop.call_soon_threadsafe(begin)
+
+
+async def _after(previous: asyncio.Future[None] | None, step: Any) -> None:
+    if previous is not None:
+        await asyncio.gather(previous, return_exceptions=True)
+    try:
+        await step
+    except Exception:
+        logger.exception("A group membership change failed")
+
+
+async def settle(turn: Turn | None = None) -> None:
+    """Wait for the membership changes ``turn`` (default: the current one) started."""
+    turn = turn if turn is not None else current_turn.get()
+    if turn is not None and turn.last_change is not None:
+        await asyncio.gather(turn.last_change, return_exceptions=True)
+
+
+async def finish(turn: Turn) -> None:
+    """Carry out what ``turn`` buffered, in order, once its membership changes are done.
+
+    A buffered send to a channel that stays full for ``FLUSH_RETRY_SECONDS`` is
+    dropped with one error line naming the channel; the turn's other sends still go
+    out (later sends to that channel are dropped at once).
+    """
+    await settle(turn)
+    pending, turn.pending = turn.pending, []
+    full: dict[str, int] = {}
+    for kind, layer, target, payload in pending:
+        if kind == "group":
+            await group_send(layer, target, payload)
+            continue
+        socket = sockets.get(target)
+        if socket is not None:  # the common case: a reply to a socket of ours
+            await socket.deliver(payload, turn.socket)
+        elif target in full:
+            full[target] += 1
+        else:
+            try:
+                await send_retrying(layer, target, payload, turn.socket)
+            except ChannelFull:
+                full[target] = 1
+    for channel, dropped in full.items():
+        logger.error(
+            "Dropped %d buffered message(s) for channel %r: it stayed full for %s s. "
+            "Is anything consuming it (a worker for a named channel, a live socket "
+            "for a reply channel)?",
+            dropped,
+            channel,
+            FLUSH_RETRY_SECONDS,
+        )
+
+
+async def send_retrying(
+    layer: Layer, channel: str, content: dict[str, Any], origin: object
+) -> None:
+    """:func:`send`, waiting for room in a full channel for a while (1.x did too).
+
+    Buffered and immediate sends both come through here. Once a channel is found
+    full, this process's later sends to it queue behind the ones already waiting
+    (first come, first served): otherwise a fresh send takes every slot the consumer
+    frees and a waiting one starves. A message still without room after
+    ``FLUSH_RETRY_SECONDS`` raises :class:`ChannelFull` naming the channel.
+    """
+    key = (asyncio.get_running_loop(), channel)
+    line = _full_channels.get(key)
+    if line is None:
+        try:
+            return await send(layer, channel, content, origin)
+        except ChannelFull:
+            line = _full_channels.setdefault(key, _Line())
+    deadline = time.monotonic() + FLUSH_RETRY_SECONDS
+    line.users += 1
+    try:
+        async with line.turn:
+            while True:
+                try:
+                    return await send(layer, channel, content, origin)
+                except ChannelFull:
+                    if time.monotonic() >= deadline:
+                        raise ChannelFull(
+                            f"Channel {channel!r} stayed full for "
+                            f"{FLUSH_RETRY_SECONDS} s; the message was dropped. Is "
+                            "anything consuming it (a worker for a named channel, a "
+                            "live socket for a reply channel)?"
+                        ) from None
+                    await asyncio.sleep(FLUSH_RETRY_STEP)
+    finally:
+        line.users -= 1
+        if not line.users:
+            _full_channels.pop(key, None)
+
+
+class _Line:
+    """The senders of one process waiting for room in one full channel."""
+
+    def __init__(self) -> None:
+        self.turn = asyncio.Lock()  # wakes its waiters in arrival order
+        self.users = 0
+
+
+_full_channels: dict[tuple[asyncio.AbstractEventLoop, str], _Line] = {}

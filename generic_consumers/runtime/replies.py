@@ -1,0 +1,131 @@
+"""1.x reply content (``accept`` / ``text`` / ``bytes`` / ``close``) to ASGI events.
+
+:class:`ReplyWriter` owns the ASGI connection's state (handshake, open, closed) and is
+the only thing that writes to the server. ASGI 3 servers refuse a frame before an
+explicit accept, so the first frame of a socket still in its handshake is preceded by
+a ``websocket.accept`` (1.x accepted on the first send); a close or ``{"accept":
+False}`` during the handshake rejects it (the server answers HTTP 403).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from ..exceptions import validate_close_code
+
+__all__ = ["CLOSE_NORMAL", "CLOSE_TOO_BIG", "REPLY_KEYS", "ReplyWriter", "SocketState"]
+
+logger = logging.getLogger("generic_consumers")
+
+CLOSE_NORMAL = 1000
+CLOSE_TOO_BIG = 1009
+REPLY_KEYS = frozenset({"accept", "text", "bytes", "close", "subprotocol"})
+
+
+class SocketState(enum.Enum):
+    HANDSHAKE = "handshake"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class ReplyWriter:
+    """Writes one socket's replies, one at a time, in the order they arrive.
+
+    ``on_open`` runs when the socket is accepted; ``on_reject`` when its handshake is
+    refused (whoever refused it).
+    """
+
+    def __init__(
+        self,
+        send: Callable[[dict[str, Any]], Awaitable[None]],
+        path: str,
+        *,
+        on_open: Callable[[], None],
+        on_reject: Callable[[], None],
+    ) -> None:
+        self._send = send
+        self._path = path
+        self._on_open = on_open
+        self._on_reject = on_reject
+        self._lock = asyncio.Lock()
+        self.state = SocketState.HANDSHAKE
+
+    async def apply(self, content: dict[str, Any]) -> None:
+        """Apply 1.x reply content to the socket."""
+        if self.state is SocketState.CLOSED:
+            return
+        if not REPLY_KEYS.issuperset(content):
+            logger.warning(
+                "Ignored reply %r for %r: reply content may only have the keys "
+                "accept, text, bytes, close.",
+                content,
+                self._path,
+            )
+            return
+        async with self._lock:
+            text, data = content.get("text"), content.get("bytes")
+            close = content.get("close")
+            if self.state is SocketState.HANDSHAKE:
+                accept = content.get("accept")
+                if accept is False or (
+                    close and text is None and data is None and not accept
+                ):
+                    await self._reject_locked()
+                    return
+                if not (accept or text is not None or data is not None):
+                    return
+                await self._send(
+                    {
+                        "type": "websocket.accept",
+                        "subprotocol": content.get("subprotocol"),
+                    }
+                )
+                self.state = SocketState.OPEN
+                self._on_open()
+            if self.state is not SocketState.OPEN:
+                return  # closed while waiting for the lock
+            if text is not None:
+                await self._send({"type": "websocket.send", "text": text})
+            elif data is not None:
+                await self._send({"type": "websocket.send", "bytes": data})
+            if close:
+                try:
+                    code = validate_close_code(close)
+                except ValueError as exc:
+                    logger.warning("%s Closing %r with 1000 instead.", exc, self._path)
+                    code = True
+                await self._send(
+                    {
+                        "type": "websocket.close",
+                        "code": CLOSE_NORMAL if code is True else code,
+                    }
+                )
+                self.state = SocketState.CLOSED
+
+    async def close(self, code: int) -> None:
+        """Close with a protocol code of the runtime (not limited like replies)."""
+        async with self._lock:
+            if self.state is SocketState.OPEN:
+                await self._send({"type": "websocket.close", "code": code})
+                self.state = SocketState.CLOSED
+            elif self.state is SocketState.HANDSHAKE:
+                await self._reject_locked()
+
+    async def reject(self) -> None:
+        async with self._lock:
+            await self._reject_locked()
+
+    async def _reject_locked(self) -> None:
+        if self.state is SocketState.HANDSHAKE:
+            # A close before the accept makes the server answer the handshake with 403.
+            await self._send({"type": "websocket.close", "code": CLOSE_NORMAL})
+            self.state = SocketState.CLOSED
+            self._on_reject()
+
+    def gone(self) -> None:
+        """The client went away: nothing may be written any more."""
+        self.state = SocketState.CLOSED

@@ -1,0 +1,304 @@
+"""One WebSocket: ASGI events in, 1.x messages to consumers, reply content out.
+
+Inbound events are handled strictly one after another, so a socket's consumers never
+overlap (1.x ``strict_ordering`` holds by construction). Outbound reply content is
+written as it arrives (from this socket's consumers, a group, a worker or another
+process), except while the connect consumer runs: content from elsewhere is held until
+the handshake's outcome is known, then delivered (accepted) or dropped (rejected).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.crypto import get_random_string
+
+from . import envelope
+from .host import Host, Layer
+from .membership import discard_all
+from .outage import receive
+from .outcome import Outcome, consume
+from .registry import sockets
+from .replies import CLOSE_NORMAL, CLOSE_TOO_BIG, ReplyWriter, SocketState
+from .threads import sync_threads
+
+__all__ = ["WebsocketSocket"]
+
+logger = logging.getLogger("generic_consumers")
+
+RETRY_DELAY = 0.05  # seconds a ConsumeLater'd event waits for newer events
+CONNECT = "websocket.connect"
+RECEIVE = "websocket.receive"
+DISCONNECT = "websocket.disconnect"
+# Paths whose unrouted disconnects were already reported (once each, at INFO: many
+# apps route no disconnect consumer, and that is fine).
+_quiet_disconnects: set[str] = set()
+
+
+class WebsocketSocket:
+    def __init__(self, host: Host, scope: dict, receive: Any, send: Any) -> None:
+        self.host = host
+        self.scope = scope
+        self.path: str = scope.get("path", "")
+        self._receive = receive
+        self.writer = ReplyWriter(
+            send, self.path, on_open=self._opened, on_reject=self._rejected
+        )
+        self.groups: set[str] = set()
+        self.order = 0
+        self.reply_channel = ""
+        self.thread = sync_threads.pick()
+        self._settings = host.settings
+        self._connecting = False
+        self._held: list[dict[str, Any]] = []
+        self._listener: asyncio.Task | None = None
+        self._timeout: asyncio.TimerHandle | None = None
+        self._retries: deque[tuple[str, dict[str, Any], int]] = deque()
+        self._next: asyncio.Future | None = None
+        # The layer carrying this socket's reply channel and groups; None without one.
+        self.layer: Layer | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        # Filled by the host: what every message of this socket shares (its reply
+        # Channel), built once.
+        self.shared: Any = None
+
+    @property
+    def state(self) -> SocketState:
+        return self.writer.state
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    async def run(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        layer = self.host.layer
+        try:
+            self.reply_channel = await layer.raw.new_channel()
+            self.layer = layer
+        except ImproperlyConfigured:
+            # No layer: the socket's own replies never need one; Group and named
+            # channels say what is missing when used.
+            self.reply_channel = "generic_consumers.local!" + get_random_string(12)
+        sockets.add(self)
+        if self.layer is not None:
+            self._listener = asyncio.ensure_future(self._listen())
+        try:
+            while True:
+                event = await self._next_event()
+                kind = event["type"]
+                if kind == RECEIVE:
+                    await self._on_receive(event)
+                elif kind == CONNECT:
+                    await self._on_connect()
+                elif kind == DISCONNECT:
+                    await self._on_disconnect(event)
+                    return
+                elif kind == "retry":
+                    await self._dispatch(event["channel"], event["content"], event["n"])
+        finally:
+            await self._cleanup()
+
+    async def _next_event(self) -> dict[str, Any]:
+        if not self._retries and self._next is None:
+            return await self._receive()
+        # An event is waiting to be retried (ConsumeLater): events that are already
+        # there go first, then the retry.
+        if self._next is None:
+            self._next = asyncio.ensure_future(self._receive())
+        if self._retries:
+            done, _ = await asyncio.wait({self._next}, timeout=RETRY_DELAY)
+            if not done:
+                channel, content, n = self._retries.popleft()
+                return {"type": "retry", "channel": channel, "content": content, "n": n}
+        event, self._next = await self._next, None
+        return event
+
+    async def _cleanup(self) -> None:
+        self.writer.gone()
+        sockets.remove(self)
+        if self._timeout is not None:
+            self._timeout.cancel()
+        for task in (self._listener, self._next):
+            if task is not None:
+                task.cancel()
+        await self._leave_groups()
+        await self.host.socket_closed(self)
+
+    async def _leave_groups(self) -> None:
+        if self.groups and self.layer is not None:
+            groups, self.groups = self.groups, set()
+            await discard_all(self.layer.raw, self.reply_channel, groups)
+
+    # -- inbound -----------------------------------------------------------------------
+
+    async def _on_connect(self) -> None:
+        scope = self.scope
+        content = {
+            "reply_channel": self.reply_channel,
+            "path": self.path,
+            "headers": [list(pair) for pair in scope.get("headers", ())],
+            "query_string": scope.get("query_string", b""),
+            "client": list(scope["client"]) if scope.get("client") else None,
+            "server": list(scope["server"]) if scope.get("server") else None,
+            "subprotocols": list(scope.get("subprotocols", ())),
+            "order": 0,
+        }
+        self._connecting = True
+        await self._dispatch(CONNECT, content, 0)
+
+    async def _on_receive(self, event: dict[str, Any]) -> None:
+        self.order += 1
+        content: dict[str, Any] = {
+            "reply_channel": self.reply_channel,
+            "path": self.path,
+            "order": self.order,
+        }
+        text = event.get("text")
+        if text is not None:
+            content["text"] = text
+            # n characters are at most 4n bytes of UTF-8: encode (to measure exactly)
+            # only when the frame could be over the cap.
+            size = len(text)
+            if size * 4 > (limit := self._settings["MAX_FRAME_SIZE"] or size * 4):
+                size = len(text.encode())
+        else:
+            content["bytes"] = data = event.get("bytes") or b""
+            size = len(data)
+            limit = self._settings["MAX_FRAME_SIZE"] or size
+        if size > limit:
+            logger.warning(
+                "Closing socket on %r: inbound frame of %d bytes exceeds "
+                "GENERIC_CONSUMERS['MAX_FRAME_SIZE'] (%d).",
+                self.path,
+                size,
+                limit,
+            )
+            await self.writer.close(CLOSE_TOO_BIG)
+            return
+        await self._dispatch(RECEIVE, content, 0)
+
+    async def _on_disconnect(self, event: dict[str, Any]) -> None:
+        self.writer.gone()
+        content = {
+            "reply_channel": self.reply_channel,
+            "path": self.path,
+            "code": event.get("code", CLOSE_NORMAL),
+            "order": self.order + 1,
+        }
+        await self._dispatch(DISCONNECT, content, 0)
+
+    async def _dispatch(self, channel: str, content: dict[str, Any], tries: int):
+        """Route one event and act on its outcome."""
+        message = self.host.message(channel, content, self)
+        match = self.host.route(message)
+        if match is None:
+            await self._unrouted(channel)
+            return
+        consumer, kwargs = match
+        outcome = await consume(
+            consumer,
+            message,
+            kwargs,
+            socket=self,
+            thread=self.thread,
+            tries=tries,
+            max_retries=self._settings["MESSAGE_RETRIES"],
+        )
+        if outcome is Outcome.RETRY:
+            if self.state is not SocketState.CLOSED:
+                self._retries.append((channel, content, tries + 1))
+                return
+            outcome = Outcome.GAVE_UP
+        if channel == CONNECT:
+            await self._connected(outcome)
+        elif outcome is Outcome.DENIED and self.state is SocketState.OPEN:
+            await self.writer.apply({"close": True})
+
+    async def _unrouted(self, channel: str) -> None:
+        if channel == CONNECT:
+            logger.warning(
+                "No route matched 'websocket.connect' for path %r; rejecting the "
+                "handshake. Add a route for it to GENERIC_CONSUMERS['ROUTING'].",
+                self.path,
+            )
+            self._connecting = False
+            await self.writer.reject()
+        elif channel == DISCONNECT:
+            if self.path not in _quiet_disconnects:
+                _quiet_disconnects.add(self.path)
+                logger.info(
+                    "No route for 'websocket.disconnect' on path %r (reported once).",
+                    self.path,
+                )
+        else:
+            logger.warning(
+                "No route matched %r for path %r; message dropped.", channel, self.path
+            )
+
+    async def _connected(self, outcome: Outcome) -> None:
+        """The connect consumer is done for good: settle the handshake."""
+        self._connecting = False
+        if self.state is SocketState.HANDSHAKE:
+            if outcome is not Outcome.DONE:
+                await self.writer.reject()
+            else:
+                self._timeout = asyncio.get_running_loop().call_later(
+                    self._settings["CONNECT_TIMEOUT"], self._expire_handshake
+                )
+        elif outcome is Outcome.DENIED and self.state is SocketState.OPEN:
+            await self.writer.apply({"close": True})
+        held, self._held = self._held, []
+        for reply in held:
+            await self.writer.apply(reply)
+
+    # -- outbound ----------------------------------------------------------------------
+
+    async def deliver(self, content: dict[str, Any], origin: object) -> None:
+        """Reply content for this socket, from anywhere."""
+        if self._connecting and origin is not self:
+            self._held.append(content)
+        else:
+            await self.writer.apply(content)
+
+    async def _listen(self) -> None:
+        assert self.layer is not None  # only started with a layer
+        raw = self.layer.raw
+        while True:
+            # Survives layer outages and Redis restarts; logs once per outage.
+            message = await receive(raw, self.reply_channel, "receiving on sockets")
+            kind = message.get("type")
+            if kind == envelope.MESSAGE:
+                await self.deliver(message["content"], None)
+            elif kind == envelope.MEMBERSHIP:
+                (self.groups.add if message["joined"] else self.groups.discard)(
+                    message["group"]
+                )
+            else:
+                logger.warning(
+                    "Ignored a message of type %r on reply channel %r",
+                    kind,
+                    self.reply_channel,
+                )
+
+    def _opened(self) -> None:
+        if self._timeout is not None:
+            self._timeout.cancel()
+
+    def _rejected(self) -> None:
+        # A refused socket leaves its groups now, not when the disconnect arrives.
+        self._held.clear()
+        if self.groups and self.layer is not None:
+            asyncio.ensure_future(self._leave_groups())
+
+    def _expire_handshake(self) -> None:
+        if self.state is SocketState.HANDSHAKE:
+            logger.warning(
+                "Rejecting the handshake for %r: nothing accepted or rejected it "
+                "within GENERIC_CONSUMERS['CONNECT_TIMEOUT'] (%s s).",
+                self.path,
+                self._settings["CONNECT_TIMEOUT"],
+            )
+            asyncio.ensure_future(self.writer.reject())
