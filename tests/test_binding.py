@@ -5,7 +5,8 @@ import json
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from generic_consumers.binding.base import Binding, registry
 from generic_consumers.binding.websockets import (
@@ -109,6 +110,34 @@ class OutboundTests(ChannelTestCase):
         [update] = payloads(everyone)
         assert update["action"] == "update"
         assert update["data"]["room"] == "kitchen"
+
+    def test_binding_save_of_a_loaded_object_queries_nothing_extra(self):
+        room_binding()
+        IntegerValue.objects.create(name="a", value=1)
+        obj = IntegerValue.objects.get(name="a")
+        lobby, kitchen = listener("room-lobby"), listener("room-kitchen")
+        obj.room = "kitchen"
+        with CaptureQueriesContext(connection) as queries:
+            obj.save()
+        # Only the UPDATE: the groups before the change come from the loaded values.
+        assert [q["sql"].split()[0] for q in queries] == ["UPDATE"]
+        assert [p["action"] for p in payloads(lobby)] == ["delete"]
+        assert [p["action"] for p in payloads(kitchen)] == ["create"]
+        obj.room = "lobby"
+        obj.save()  # the second save diffs against what the first one stored
+        assert [p["action"] for p in payloads(lobby)] == ["create"]
+        assert [p["action"] for p in payloads(kitchen)] == ["delete"]
+
+    def test_binding_save_without_loaded_values_asks_the_database(self):
+        room_binding()
+        stored = IntegerValue.objects.create(name="a", value=1)
+        lobby = listener("room-lobby")
+        # Built by hand with the pk of a stored row: what the row held is unknown.
+        obj = IntegerValue(pk=stored.pk, name="a", value=2, room="kitchen")
+        obj._state.adding = False
+        obj.__dict__.pop("_generic_consumers_binding_stored", None)
+        obj.save()
+        assert [p["action"] for p in payloads(lobby)] == ["delete"]
 
     def test_binding_delete(self):
         room_binding()

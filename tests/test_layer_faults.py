@@ -267,6 +267,12 @@ def test_runworkers_refuses_an_unknown_layer():
         call_command("runworkers", "--layer", "nope")
 
 
+def test_runworkers_refuses_the_in_memory_layer():
+    # A worker process on an in-memory layer can never see the server's messages.
+    with pytest.raises(CommandError, match="in-memory"):
+        call_command("runworkers")
+
+
 def test_checks_group_refresh_interval(settings):
     from generic_consumers.checks import check_settings
 

@@ -1,7 +1,8 @@
 """``Binding``: push model changes to groups and apply changes sent by clients.
 
 Outbound, a binding watches its model's save and delete signals. The groups that saw the
-object before the change (``group_names`` of the stored row) and after it are compared:
+object before the change (``group_names`` of the stored row: the values the instance
+was loaded with or last saved with, so no query is needed) and after it are compared:
 groups that lose it get ``delete``, groups that keep it ``update``, groups that gain it
 ``create``. Payloads are serialised when the change happens and sent once the
 transaction commits, so a rolled-back change is never announced.
@@ -12,6 +13,7 @@ route) that checks ``has_permission`` and runs ``create`` / ``update`` / ``delet
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
@@ -20,6 +22,7 @@ from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.db.models import signals
+from django.db.models.base import ModelState
 
 from ..channel import Group
 from ..message import Message
@@ -35,6 +38,8 @@ ACTIONS = (CREATE, UPDATE, DELETE)
 
 # Where pre_save/pre_delete leave the groups that saw the object before the change.
 _BEFORE = "_generic_consumers_binding_groups"
+# The field values an instance had in the database when it was loaded or last saved.
+_STORED = "_generic_consumers_binding_stored"
 
 
 class BindingRegistry:
@@ -148,6 +153,7 @@ class Binding:
     @classmethod
     def _receivers(cls) -> list[tuple[Any, Callable[..., None]]]:
         return [
+            (signals.post_init, cls.post_init_receiver),
             (signals.pre_save, cls.pre_save_receiver),
             (signals.post_save, cls.post_save_receiver),
             (signals.pre_delete, cls.pre_delete_receiver),
@@ -175,14 +181,23 @@ class Binding:
     # -- outbound --------------------------------------------------------------------
 
     @classmethod
+    def post_init_receiver(cls, instance: Any, **kwargs: Any) -> None:
+        if instance.pk is not None and _STORED not in instance.__dict__:
+            _remember_stored(instance)
+
+    @classmethod
     def pre_save_receiver(
         cls, instance: Any, using: str | None = None, **kwargs: Any
     ) -> None:
         before: set[str] = set()
         if not instance._state.adding and instance.pk is not None:
-            stored = (
-                cls.model._default_manager.using(using).filter(pk=instance.pk).first()
-            )
+            stored = _stored_view(instance)
+            if stored is None:  # not loaded through the ORM: ask the database
+                stored = (
+                    cls.model._default_manager.using(using)
+                    .filter(pk=instance.pk)
+                    .first()
+                )
             if stored is not None:
                 before = set(cls.group_names(stored))
         instance.__dict__.setdefault(_BEFORE, {})[cls] = before
@@ -191,6 +206,7 @@ class Binding:
     def post_save_receiver(
         cls, instance: Any, using: str | None = None, **kwargs: Any
     ) -> None:
+        _remember_stored(instance)
         before = instance.__dict__.get(_BEFORE, {}).pop(cls, set())
         cls.send_changes(
             instance, before, set(cls.group_names(instance)), using, kwargs
@@ -338,3 +354,29 @@ def _anonymous() -> Any:
     from django.contrib.auth.models import AnonymousUser
 
     return AnonymousUser()
+
+
+def _remember_stored(instance: Any) -> None:
+    """Note the values ``instance`` has in the database now (loaded or just saved)."""
+    values = instance.__dict__
+    instance.__dict__[_STORED] = {
+        field.attname: values[field.attname]
+        for field in instance._meta.concrete_fields
+        if field.attname in values
+    }
+
+
+def _stored_view(instance: Any) -> Any:
+    """A copy of ``instance`` with the values it was loaded or last saved with, or
+    None when they are not known. Related objects are not copied: they belong to the
+    new values (a deferred field is loaded from the database when read)."""
+    stored = instance.__dict__.get(_STORED)
+    if stored is None or stored.get(instance._meta.pk.attname) != instance.pk:
+        return None
+    view = copy.copy(instance)
+    view.__dict__.update(stored)
+    view.__dict__.pop("_prefetched_objects_cache", None)
+    view._state = ModelState()
+    view._state.adding = False
+    view._state.db = instance._state.db
+    return view

@@ -1,0 +1,214 @@
+"""The engine's guarantees that cut across modules: turns, membership timing, refused
+handshakes, full channels on flush, workers that start with any scope."""
+
+import asyncio
+import logging
+
+import pytest
+from channels.layers import get_channel_layer
+from channels.testing import HttpCommunicator, WebsocketCommunicator
+
+from generic_consumers import Channel, Group, route
+from generic_consumers.asgi import RoutingApplication, get_application
+from generic_consumers.exceptions import DenyConnection
+from generic_consumers.generic.websockets import (
+    AsyncWebsocketConsumer,
+    WebsocketConsumer,
+)
+from generic_consumers.runtime import delivery
+
+from .conftest import settle
+
+
+def accept(message, **kwargs):
+    message.reply_channel.send({"accept": True})
+
+
+async def connected(app, path="/"):
+    communicator = WebsocketCommunicator(app, path)
+    ok, _ = await communicator.connect(timeout=1)
+    assert ok
+    return communicator
+
+
+# -- sends from tasks a consumer started ----------
+
+
+async def test_turn_sends_from_a_task_outliving_the_consumer_go_out():
+    # asyncio.create_task copies the context, and with it the consumer's turn: once
+    # the consumer has returned, the task's sends must go out at once, not vanish.
+    release = asyncio.Event()
+
+    async def later(reply):
+        await release.wait()
+        await reply.asend({"text": "from the task"})
+
+    async def start(message, **kwargs):
+        await message.reply_channel.asend({"accept": True})
+        asyncio.get_running_loop().create_task(later(message.reply_channel))
+
+    app = RoutingApplication([route("websocket.connect", start)])
+    c = await connected(app)
+    release.set()
+    assert await c.receive_from(1) == "from the task"
+    await c.disconnect()
+
+
+async def test_turn_sends_inside_the_consumer_are_still_buffered():
+    async def start(message, **kwargs):
+        await message.reply_channel.asend({"accept": True})
+        await message.reply_channel.asend({"text": "buffered"})
+        await message.reply_channel.asend({"text": "first"}, immediately=True)
+
+    app = RoutingApplication([route("websocket.connect", start)])
+    c = await connected(app)
+    assert [await c.receive_from(1) for _ in range(2)] == ["first", "buffered"]
+    await c.disconnect()
+
+
+# -- membership changes take effect when called ----------
+
+
+class SyncJoiner(WebsocketConsumer):
+    def connect(self, message, **kwargs):
+        Group("joined").add(message.reply_channel)
+        Group("joined").send({"text": "welcome"}, immediately=True)
+        message.reply_channel.send({"accept": True})
+
+
+class AsyncJoiner(AsyncWebsocketConsumer):
+    async def connect(self, message, **kwargs):
+        await Group("joined").aadd(message.reply_channel)
+        await Group("joined").asend({"text": "welcome"}, immediately=True)
+        await message.reply_channel.asend({"accept": True})
+
+
+@pytest.mark.parametrize("consumer", [SyncJoiner, AsyncJoiner])
+async def test_group_add_then_immediate_send_reaches_the_new_member(consumer):
+    app = RoutingApplication([consumer.as_route()])
+    c = await connected(app)
+    assert await c.receive_from(1) == "welcome"
+    await c.disconnect()
+
+
+def test_group_add_outside_a_consumer_is_immediate():
+    layer = get_channel_layer()
+    Group("now").add("tests.member")
+    assert "tests.member" in layer.groups["now"]
+    Group("now").discard("tests.member")
+    assert not layer.groups.get("now")
+
+
+async def test_membership_changes_of_one_turn_keep_their_order():
+    layer = get_channel_layer()
+
+    def flip(message, **kwargs):
+        for _ in range(5):
+            Group("flip").add(message.reply_channel)
+            Group("flip").discard(message.reply_channel)
+        Group("flip").add(message.reply_channel)
+        message.reply_channel.send({"accept": True})
+
+    app = RoutingApplication([route("websocket.connect", flip)])
+    c = await connected(app)
+    assert len(layer.groups["flip"]) == 1
+    await c.disconnect()
+
+
+# -- refused handshakes leave their groups at once ----------
+
+
+class Refused(WebsocketConsumer):
+    groups = ["lobby"]
+
+    def connect(self, message, **kwargs):
+        raise DenyConnection
+
+
+async def test_refused_handshake_discards_memberships_before_disconnect():
+    layer = get_channel_layer()
+    app = RoutingApplication([Refused.as_route()])
+    c = WebsocketCommunicator(app, "/")
+    ok, _ = await c.connect(timeout=1)
+    assert not ok
+    await settle()
+    # No disconnect has been sent to the application yet.
+    assert not layer.groups.get("lobby")
+    await c.disconnect()
+
+
+# -- a buffered send to a full channel ----------
+
+
+async def test_flush_drops_only_sends_to_a_full_channel_and_names_it(
+    gc_log, monkeypatch, settings
+):
+    monkeypatch.setattr(delivery, "FLUSH_RETRY_SECONDS", 0.05)
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "CONFIG": {"capacity": 1},
+        }
+    }
+    layer = get_channel_layer()
+
+    def fill(message, **kwargs):
+        message.reply_channel.send({"accept": True})
+        for n in range(3):
+            Channel("tests.full").send({"n": n})
+        Channel("tests.other").send({"n": "other"})
+        message.reply_channel.send({"text": "after"})
+
+    app = RoutingApplication([route("websocket.connect", fill)])
+    c = await connected(app)
+    assert await c.receive_from(1) == "after"
+    assert (await layer.receive("tests.other"))["content"] == {"n": "other"}
+    assert (await layer.receive("tests.full"))["content"] == {"n": 0}
+    errors = [r.getMessage() for r in gc_log.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1
+    assert "Dropped 2 buffered message(s) for channel 'tests.full'" in errors[0]
+    await c.disconnect()
+
+
+async def test_immediate_send_to_a_full_channel_raises_channel_full(monkeypatch):
+    from generic_consumers.exceptions import ChannelFull
+
+    monkeypatch.setattr(delivery, "FLUSH_RETRY_SECONDS", 0.05)
+    layer = get_channel_layer()
+    layer.capacity = 1
+    await Channel("tests.full2").asend({"n": 1})
+    with pytest.raises(ChannelFull, match="tests.full2"):
+        await Channel("tests.full2").asend({"n": 2})
+
+
+# -- workers start with the server, whatever the first event is ----------
+
+
+async def test_get_application_starts_workers_on_the_first_http_request():
+    seen = asyncio.Event()
+
+    def work(message, **kwargs):
+        seen.set()
+
+    application = get_application(
+        [route("tests.job", work), route("websocket.connect", accept)]
+    )
+    http = HttpCommunicator(application, "GET", "/nowhere/")
+    response = await http.get_response(timeout=5)
+    await http.wait(timeout=5)  # Django closes the request body as it finishes
+    assert response["status"] == 404
+    await Channel("tests.job").asend({"job": 1})
+    await asyncio.wait_for(seen.wait(), 1)
+
+
+# -- logging ----------
+
+
+async def test_unrouted_disconnect_is_logged_once_per_path_at_info(gc_log):
+    app = RoutingApplication([route("websocket.connect", accept)])
+    for _ in range(3):
+        c = await connected(app, "/quiet/")
+        await c.disconnect()
+    records = [r for r in gc_log.records if "websocket.disconnect" in r.getMessage()]
+    assert len(records) == 1
+    assert records[0].levelno == logging.INFO
