@@ -19,6 +19,7 @@ from .conf import get_settings
 from .routing import Router, router_for
 from .runtime import delivery
 from .runtime.context import run_sync
+from .runtime.registry import sockets
 
 __all__ = [
     "DEFAULT_CHANNEL_LAYER",
@@ -98,6 +99,21 @@ class ChannelLayerWrapper:
             raise ValueError(f"You can only send dicts as messages, not {message!r}.")
         delivery.check_group_name(group)
         run_sync(delivery.group_send, self, group, message, twin="Group.asend")
+
+    def group_channels(self, group: str) -> list[str]:
+        """The channels in ``group`` (1.x's *groups* extension), sorted.
+
+        On the in-memory layer, sockets' memberships are kept by the runtime, not the
+        layer; both are listed. Other layers (channels_redis) cannot list members.
+        """
+        raw = self.raw
+        members = getattr(raw, "groups", None)
+        if not isinstance(members, dict):
+            raise NotImplementedError(
+                f"{type(raw).__qualname__} cannot list the members of a group."
+            )
+        names = {socket.reply_channel for socket in sockets.members(group)}
+        return sorted(names | set(members.get(group, ())))
 
     def __getattr__(self, name: str) -> Any:
         # 1.x proxied unknown attributes to the layer (wrapper.flush, .extensions).

@@ -47,6 +47,13 @@ def gc_log(caplog):
     return caplog
 
 
+def members(group: str) -> list[str]:
+    """The channels in ``group`` on the default layer (sockets included)."""
+    from generic_consumers import channel_layers
+
+    return channel_layers["default"].group_channels(group)
+
+
 async def settle(delay: float = 0.05) -> None:
     """Let in-flight tasks (workers, listeners) run."""
     await asyncio.sleep(delay)

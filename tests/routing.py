@@ -48,9 +48,9 @@ class MembersConsumer(JsonWebsocketConsumer):
     """Answers with how many sockets the in-memory layer holds in a room's group."""
 
     def receive(self, content, **kwargs):
-        from channels.layers import get_channel_layer
+        from generic_consumers import channel_layers
 
-        group = get_channel_layer().groups.get(f"room-{content['room']}", {})
+        group = channel_layers["default"].group_channels(f"room-{content['room']}")
         self.send({"members": len(group)})
 
 

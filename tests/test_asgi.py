@@ -17,7 +17,7 @@ from generic_consumers.exceptions import (
 )
 from generic_consumers.runtime.registry import sockets as local_sockets
 
-from .conftest import settle
+from .conftest import members, settle
 
 
 def accept(message, **kwargs):
@@ -505,7 +505,6 @@ async def test_group_broadcast_reaches_every_member_and_not_others():
 
 
 async def test_memberships_discarded_on_disconnect_even_if_disconnect_raises():
-    layer = get_channel_layer()
 
     def join(message, **kwargs):
         Group("cleanup").add(message.reply_channel)
@@ -522,19 +521,18 @@ async def test_memberships_discarded_on_disconnect_even_if_disconnect_raises():
     sockets = [
         await connected(app, f"/{'raise' if i % 2 else 'ok'}{i}/") for i in range(10)
     ]
-    assert len(layer.groups["cleanup"]) == 10
+    assert len(members("cleanup")) == 10
     for c in sockets:
         await c.disconnect()
     await settle()
-    assert not layer.groups.get("cleanup")
-    assert not any(layer.groups.values())
+    assert not members("cleanup")
+    assert not any(members(f"own-{s}{i}") for i, s in enumerate(["ok", "raise"] * 5))
     assert not local_sockets
 
 
 async def test_membership_from_another_process_is_tracked_for_cleanup():
     # A group add made for this socket elsewhere (here: a named-channel worker, which
     # reaches the socket through its reply channel) is remembered and undone.
-    layer = get_channel_layer()
 
     def ask(message, **kwargs):
         message.reply_channel.send({"accept": True})
@@ -546,10 +544,10 @@ async def test_membership_from_another_process_is_tracked_for_cleanup():
     app = app_for(route("websocket.connect", ask), route("tests.join", join_remote))
     c = await connected(app)
     await settle()
-    assert len(layer.groups["remote"]) == 1
+    assert len(members("remote")) == 1
     await c.disconnect()
     await settle()
-    assert not layer.groups.get("remote")
+    assert not members("remote")
 
 
 # -- named channels ----------

@@ -17,11 +17,12 @@ from generic_consumers.runtime import outage as _outage
 from generic_consumers.runtime.registry import sockets
 
 
-class FlakyLayer(InMemoryChannelLayer):
-    """An in-memory layer whose group ops fail ``fail`` times, tracking concurrency."""
+class FlakyLayer:
+    """A layer of many processes (as channels_redis is), stored in memory, whose group
+    ops fail ``fail`` times; tracks concurrency."""
 
     def __init__(self, fail=0, error=ConnectionError, delay=0.0):
-        super().__init__()
+        self.inner = InMemoryChannelLayer()
         self.fail, self.error, self.delay = fail, error, delay
         self.active = self.peak = 0
 
@@ -37,11 +38,18 @@ class FlakyLayer(InMemoryChannelLayer):
         finally:
             self.active -= 1
 
+    @property
+    def groups(self):
+        return self.inner.groups
+
+    async def flush(self):
+        await self.inner.flush()
+
     async def group_add(self, group, channel):
-        await self._op(super().group_add, group, channel)
+        await self._op(self.inner.group_add, group, channel)
 
     async def group_discard(self, group, channel):
-        await self._op(super().group_discard, group, channel)
+        await self._op(self.inner.group_discard, group, channel)
 
 
 @pytest.fixture(autouse=True)

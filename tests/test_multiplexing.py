@@ -370,8 +370,7 @@ async def test_demultiplexer_applies_stream_consumer_connection_groups():
     }
     await communicator.disconnect()
     await settle(0.2)
-    layer = channel_layers["default"].raw
-    assert not layer.groups.get("other-stream")
+    assert not channel_layers["default"].group_channels("other-stream")
 
 
 async def test_demultiplexer_applies_its_own_connection_groups():

@@ -17,7 +17,7 @@ from generic_consumers.generic.websockets import (
 )
 from generic_consumers.runtime import delivery
 
-from .conftest import settle
+from .conftest import members, settle
 
 
 def accept(message, **kwargs):
@@ -92,16 +92,13 @@ async def test_group_add_then_immediate_send_reaches_the_new_member(consumer):
 
 
 def test_group_add_outside_a_consumer_is_immediate():
-    layer = get_channel_layer()
     Group("now").add("tests.member")
-    assert "tests.member" in layer.groups["now"]
+    assert members("now") == ["tests.member"]
     Group("now").discard("tests.member")
-    assert not layer.groups.get("now")
+    assert not members("now")
 
 
 async def test_membership_changes_of_one_turn_keep_their_order():
-    layer = get_channel_layer()
-
     def flip(message, **kwargs):
         for _ in range(5):
             Group("flip").add(message.reply_channel)
@@ -111,7 +108,7 @@ async def test_membership_changes_of_one_turn_keep_their_order():
 
     app = RoutingApplication([route("websocket.connect", flip)])
     c = await connected(app)
-    assert len(layer.groups["flip"]) == 1
+    assert len(members("flip")) == 1
     await c.disconnect()
 
 
@@ -126,14 +123,13 @@ class Refused(WebsocketConsumer):
 
 
 async def test_refused_handshake_discards_memberships_before_disconnect():
-    layer = get_channel_layer()
     app = RoutingApplication([Refused.as_route()])
     c = WebsocketCommunicator(app, "/")
     ok, _ = await c.connect(timeout=1)
     assert not ok
     await settle()
     # No disconnect has been sent to the application yet.
-    assert not layer.groups.get("lobby")
+    assert not members("lobby")
     await c.disconnect()
 
 
@@ -212,3 +208,57 @@ async def test_unrouted_disconnect_is_logged_once_per_path_at_info(gc_log):
     records = [r for r in gc_log.records if "websocket.disconnect" in r.getMessage()]
     assert len(records) == 1
     assert records[0].levelno == logging.INFO
+
+
+# -- group fan-out on the in-memory layer ----------
+
+
+def join_lobby(message, **kwargs):
+    Group("lobby").add(message.reply_channel)
+    message.reply_channel.send({"accept": True})
+
+
+async def test_local_group_send_skips_the_layer_and_still_reaches_other_members():
+    layer = get_channel_layer()
+    app = RoutingApplication([route("websocket.connect", join_lobby)])
+    a, b = await connected(app), await connected(app)
+    await Group("lobby").aadd("tests.audit")  # a named channel, not a socket
+    assert list(layer.groups["lobby"]) == ["tests.audit"]  # sockets are not in it
+    await Group("lobby").asend({"text": "hi"})
+    assert [await a.receive_from(1), await b.receive_from(1)] == ["hi", "hi"]
+    assert (await layer.receive("tests.audit"))["content"] == {"text": "hi"}
+    for c in (a, b):
+        await c.disconnect()
+
+
+async def test_local_group_send_is_not_held_up_by_a_slow_client():
+    # One client's server-side send blocks (a full TCP buffer); the others still get
+    # the group message, and the slow one gets it once it reads again.
+    app = RoutingApplication([route("websocket.connect", join_lobby)])
+    unblock = asyncio.Event()
+
+    async def open_socket(slow):
+        inbound: asyncio.Queue = asyncio.Queue()
+        outbound: asyncio.Queue = asyncio.Queue()
+
+        async def send(event):
+            if slow and event["type"] == "websocket.send":
+                await unblock.wait()
+            await outbound.put(event)
+
+        scope = {"type": "websocket", "path": "/", "headers": [], "subprotocols": []}
+        task = asyncio.ensure_future(app(scope, inbound.get, send))
+        await inbound.put({"type": "websocket.connect"})
+        assert (await asyncio.wait_for(outbound.get(), 1))["type"] == "websocket.accept"
+        return task, inbound, outbound
+
+    slow = await open_socket(slow=True)
+    fast = await open_socket(slow=False)
+    await Group("lobby").asend({"text": "news"})
+    assert (await asyncio.wait_for(fast[2].get(), 1))["text"] == "news"
+    assert slow[2].empty()
+    unblock.set()
+    assert (await asyncio.wait_for(slow[2].get(), 1))["text"] == "news"
+    for task, inbound, _ in (slow, fast):
+        await inbound.put({"type": "websocket.disconnect", "code": 1000})
+        await asyncio.wait_for(task, 1)

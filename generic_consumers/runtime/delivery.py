@@ -23,7 +23,7 @@ from .context import Turn, current_turn, run_sync
 from .host import Layer
 from .membership import change
 from .outage import retry_once
-from .registry import sockets
+from .registry import one_process, sockets
 
 __all__ = [
     "change_membership",
@@ -66,8 +66,15 @@ async def send(layer: Layer, name: str, content: dict[str, Any], origin: object)
 
 
 async def group_send(layer: Layer, group: str, content: dict[str, Any]) -> None:
+    raw = layer.raw
+    if one_process(raw):
+        # Each member's own task delivers it: a slow client holds up no one else.
+        for socket in sockets.members(group):
+            socket.deliver_soon(content)
+        if group not in getattr(raw, "groups", {}):
+            return  # no other members (named channels, native consumers)
     wrapped = envelope.wrap(content)
-    await retry_once(lambda: layer.raw.group_send(group, wrapped))
+    await retry_once(lambda: raw.group_send(group, wrapped))
 
 
 async def change_membership(
@@ -81,6 +88,9 @@ async def change_membership(
         # re-add a group the socket is leaving, and a join that fails while the layer
         # is down is still made good by the refresher once it is back.
         (socket.groups.add if joined else socket.groups.discard)(group)
+        if one_process(raw):
+            (sockets.join if joined else sockets.leave)(group, socket)
+            return
     await change(raw, group, channel, joined)
     if socket is None and "!" in channel:  # a reply channel of a socket elsewhere
         await raw.send(channel, envelope.membership(group, joined))

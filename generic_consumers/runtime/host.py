@@ -39,6 +39,10 @@ class LocalSocket(Protocol):
 
     async def deliver(self, content: dict[str, Any], origin: object) -> None: ...
 
+    def deliver_soon(self, content: dict[str, Any]) -> None:
+        """Queue group content for the socket's own task to deliver (never blocks)."""
+        ...
+
 
 class Host(Protocol):
     """What a socket and a worker need from the application serving them."""

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..conf import get_settings
 from .outage import is_transient, outage
-from .registry import sockets
+from .registry import one_process, sockets
 
 if TYPE_CHECKING:
     from channels.layers import BaseChannelLayer
@@ -141,7 +141,8 @@ async def _refresh_forever(interval: float) -> None:
 def _live_pairs(loop: asyncio.AbstractEventLoop) -> list[tuple[Any, str, str]]:
     pairs: list[tuple[Any, str, str]] = []
     for socket in sockets.of_loop(loop):
-        if socket.layer is not None:
+        # In-memory memberships live in the registry and never expire.
+        if socket.layer is not None and not one_process(socket.layer.raw):
             channel = socket.reply_channel
             pairs.extend((socket, group, channel) for group in list(socket.groups))
     return pairs

@@ -1,22 +1,37 @@
-"""The live sockets of this process, by reply channel name.
+"""The live sockets of this process, by reply channel name, and their local groups.
 
 Replies to a socket of this process skip the channel layer: delivery looks the name up
 here first. The membership refresher walks it to re-add each live socket's groups.
+
+On the in-memory layer (one process, so every member socket is one of ours) group
+memberships of sockets live here instead of in the layer: a group send then reaches
+each member through its own inbox, without the layer's per-receive scan of every
+channel (which makes a fan-out to N sockets cost N²).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from typing import Any
+
+from channels.layers import InMemoryChannelLayer
 
 from .host import LocalSocket
 
-__all__ = ["SocketRegistry", "sockets"]
+__all__ = ["SocketRegistry", "one_process", "sockets"]
+
+
+def one_process(raw: Any) -> bool:
+    """True for the in-memory layer: every member socket of a group is one of ours,
+    so socket memberships are kept here, not in the layer."""
+    return isinstance(raw, InMemoryChannelLayer)
 
 
 class SocketRegistry:
     def __init__(self) -> None:
         self._by_name: dict[str, LocalSocket] = {}
+        self._groups: dict[str, set[LocalSocket]] = {}
 
     def add(self, socket: LocalSocket) -> None:
         self._by_name[socket.reply_channel] = socket
@@ -24,6 +39,20 @@ class SocketRegistry:
     def remove(self, socket: LocalSocket) -> None:
         if self._by_name.get(socket.reply_channel) is socket:
             del self._by_name[socket.reply_channel]
+
+    def join(self, group: str, socket: LocalSocket) -> None:
+        self._groups.setdefault(group, set()).add(socket)
+
+    def leave(self, group: str, socket: LocalSocket) -> None:
+        members = self._groups.get(group)
+        if members is not None:
+            members.discard(socket)
+            if not members:
+                del self._groups[group]
+
+    def members(self, group: str) -> list[LocalSocket]:
+        """The sockets in the local ``group`` (in-memory layer only)."""
+        return list(self._groups.get(group, ()))
 
     def get(self, name: str) -> LocalSocket | None:
         return self._by_name.get(name)
@@ -34,6 +63,7 @@ class SocketRegistry:
 
     def clear(self) -> None:
         self._by_name.clear()
+        self._groups.clear()
 
     def __contains__(self, name: object) -> bool:
         return name in self._by_name

@@ -22,7 +22,7 @@ from .host import Host, Layer
 from .membership import discard_all
 from .outage import receive
 from .outcome import Outcome, consume
-from .registry import sockets
+from .registry import one_process, sockets
 from .replies import CLOSE_NORMAL, CLOSE_TOO_BIG, ReplyWriter, SocketState
 from .threads import sync_threads
 
@@ -59,6 +59,10 @@ class WebsocketSocket:
         self._timeout: asyncio.TimerHandle | None = None
         self._retries: deque[tuple[str, dict[str, Any], int]] = deque()
         self._next: asyncio.Future | None = None
+        # Group content for this socket from local group sends (in-memory layer),
+        # drained by a task of its own, made on first use.
+        self._inbox: deque[dict[str, Any]] = deque()
+        self._drainer: asyncio.Task | None = None
         # The layer carrying this socket's reply channel and groups; None without one.
         self.layer: Layer | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -121,16 +125,22 @@ class WebsocketSocket:
         sockets.remove(self)
         if self._timeout is not None:
             self._timeout.cancel()
-        for task in (self._listener, self._next):
+        for task in (self._listener, self._next, self._drainer):
             if task is not None:
                 task.cancel()
+        self._inbox.clear()
         await self._leave_groups()
         await self.host.socket_closed(self)
 
     async def _leave_groups(self) -> None:
         if self.groups and self.layer is not None:
             groups, self.groups = self.groups, set()
-            await discard_all(self.layer.raw, self.reply_channel, groups)
+            raw = self.layer.raw
+            if one_process(raw):
+                for group in groups:
+                    sockets.leave(group, self)
+            else:
+                await discard_all(raw, self.reply_channel, groups)
 
     # -- inbound -----------------------------------------------------------------------
 
@@ -262,6 +272,19 @@ class WebsocketSocket:
             self._held.append(content)
         else:
             await self.writer.apply(content)
+
+    def deliver_soon(self, content: dict[str, Any]) -> None:
+        """Queue group content; this socket's own task delivers it, in order."""
+        if self.state is SocketState.CLOSED:
+            return
+        self._inbox.append(content)
+        if self._drainer is None or self._drainer.done():
+            self._drainer = asyncio.ensure_future(self._drain())
+
+    async def _drain(self) -> None:
+        inbox = self._inbox
+        while inbox:
+            await self.deliver(inbox.popleft(), None)
 
     async def _listen(self) -> None:
         assert self.layer is not None  # only started with a layer
