@@ -13,7 +13,8 @@ from typing import Any
 
 from .layers import ChannelLayerWrapper, channel_layers
 from .runtime import delivery
-from .runtime.context import buffering, origin, run_sync
+from .runtime.context import buffering, current_turn, origin, run_sync
+from .runtime.registry import sockets
 
 __all__ = ["Channel", "Group"]
 
@@ -63,6 +64,9 @@ class Channel:
 
     async def _send_now(self, content: dict[str, Any]) -> None:
         await delivery.settle()  # after the membership changes made before it
+        turn = current_turn.get()
+        if turn is not None and self.name not in sockets:
+            turn.forwarded = True
         await delivery.send_retrying(self.channel_layer, self.name, content, origin())
 
     def __str__(self) -> str:

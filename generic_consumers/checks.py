@@ -9,6 +9,9 @@ from django.core import checks
 
 from .conf import DEFAULTS, get_settings
 
+# Seconds Daphne (autobahn's openHandshakeTimeout) gives a handshake to be answered.
+DAPHNE_HANDSHAKE_TIMEOUT = 5
+
 
 @checks.register("generic_consumers")
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
@@ -78,6 +81,31 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
                     id="generic_consumers.E006",
                 )
             )
+    for key in (
+        "IN_PROCESS_WORKERS",
+        "REQUIRE_ORIGIN",
+        "SESSION_KEY_IN_QUERY",
+        "ACCEPT_UNDECIDED",
+    ):
+        if not isinstance(conf[key], bool):
+            errors.append(
+                checks.Error(
+                    f"GENERIC_CONSUMERS[{key!r}] must be True or False, not "
+                    f"{conf[key]!r}.",
+                    id="generic_consumers.E007",
+                )
+            )
+    timeout = conf["CONNECT_TIMEOUT"]
+    if isinstance(timeout, (int, float)) and timeout >= DAPHNE_HANDSHAKE_TIMEOUT:
+        errors.append(
+            checks.Warning(
+                f"GENERIC_CONSUMERS['CONNECT_TIMEOUT'] is {timeout!r} s: Daphne drops "
+                f"a handshake still unanswered after {DAPHNE_HANDSHAKE_TIMEOUT} s, "
+                "before this timeout can reject it with a warning.",
+                hint="Keep it below 5 s (the default is 4).",
+                id="generic_consumers.W003",
+            )
+        )
     errors += _check_group_refresh(conf)
     if conf["CHANNEL_LAYER"] not in getattr(settings, "CHANNEL_LAYERS", {}):
         errors.append(

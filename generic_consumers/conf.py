@@ -18,8 +18,12 @@ DEFAULTS: dict[str, Any] = {
     "IN_PROCESS_WORKERS": True,
     # Named-channel messages handled at once per channel by an in-process worker.
     "WORKER_CONCURRENCY": 8,
-    # Seconds a handshake may stay unanswered after the connect consumer returned.
-    "CONNECT_TIMEOUT": 20.0,
+    # Seconds a handshake may stay unanswered after the connect consumer returned;
+    # below Daphne's own 5 s, so the warning comes before the client is dropped.
+    "CONNECT_TIMEOUT": 4.0,
+    # Accept a socket whose connect consumer returned without accepting or rejecting
+    # (pre-1.0 code, where sockets were open as soon as they connected).
+    "ACCEPT_UNDECIDED": False,
     # Threads that run sync consumers (each socket sticks to one); None: CPU count + 4.
     "SYNC_THREADS": None,
     # How often a message whose consumer raised ConsumeLater is tried again.

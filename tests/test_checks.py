@@ -28,6 +28,9 @@ def test_checks_registered_with_django():
         ({"ROUTING": [], "SYNC_THREADS": 0}, ["generic_consumers.E006"]),
         ({"ROUTING": [], "MAX_FRAME_SIZE": "1MB"}, ["generic_consumers.E006"]),
         ({"ROUTING": [], "CHANNEL_LAYER": "other"}, ["generic_consumers.W001"]),
+        ({"ROUTING": [], "ACCEPT_UNDECIDED": "yes"}, ["generic_consumers.E007"]),
+        ({"ROUTING": [], "REQUIRE_ORIGIN": 1}, ["generic_consumers.E007"]),
+        ({"ROUTING": [], "CONNECT_TIMEOUT": 20}, ["generic_consumers.W003"]),
     ],
 )
 def test_checks_report_bad_settings(value, expected):

@@ -262,3 +262,58 @@ async def test_local_group_send_is_not_held_up_by_a_slow_client():
     for task, inbound, _ in (slow, fast):
         await inbound.put({"type": "websocket.disconnect", "code": 1000})
         await asyncio.wait_for(task, 1)
+
+
+# -- a connect consumer that never decides (the pre-1.0 idiom) ----------
+
+
+def pre_1_0_connect(message, **kwargs):
+    Group("liveblog").add(message.reply_channel)  # and no accept: 0.17 style
+
+
+async def test_undecided_connect_warns_at_once_naming_consumer_path_and_fix(gc_log):
+    app = RoutingApplication([route("websocket.connect", pre_1_0_connect)])
+    c = WebsocketCommunicator(app, "/liveblog/")
+    connecting = asyncio.ensure_future(c.connect(timeout=1))
+    await settle(0.2)  # well before CONNECT_TIMEOUT (4 s)
+    [warning] = [r for r in gc_log.records if r.levelno == logging.WARNING]
+    text = warning.getMessage()
+    assert "pre_1_0_connect" in text and "'/liveblog/'" in text
+    assert "{'accept': True}" in text and "ACCEPT_UNDECIDED" in text
+    assert not connecting.done()  # still undecided: a group message could accept it
+    connecting.cancel()
+
+
+async def test_connect_that_asked_a_worker_does_not_warn(gc_log):
+    def ask_worker(message, **kwargs):
+        Channel("tests.approve").send({"reply_channel": message.reply_channel.name})
+
+    def approve(message, **kwargs):
+        Channel(message["reply_channel"]).send({"accept": True})
+
+    app = RoutingApplication(
+        [route("websocket.connect", ask_worker), route("tests.approve", approve)]
+    )
+    c = await connected(app)
+    assert "without accepting" not in gc_log.text
+    await c.disconnect()
+
+
+async def test_accept_undecided_accepts_pre_1_0_sockets(settings):
+    settings.GENERIC_CONSUMERS = {"ROUTING": [], "ACCEPT_UNDECIDED": True}
+    app = RoutingApplication([route("websocket.connect", pre_1_0_connect)])
+    c = await connected(app)
+    await Group("liveblog").asend({"text": "post"})
+    assert await c.receive_from(1) == "post"
+    await c.disconnect()
+
+
+async def test_accept_undecided_leaves_explicit_rejections_alone(settings):
+    settings.GENERIC_CONSUMERS = {"ROUTING": [], "ACCEPT_UNDECIDED": True}
+
+    def refuse(message, **kwargs):
+        message.reply_channel.send({"accept": False})
+
+    app = RoutingApplication([route("websocket.connect", refuse)])
+    ok, _ = await WebsocketCommunicator(app, "/").connect(timeout=1)
+    assert not ok

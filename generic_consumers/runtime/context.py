@@ -45,6 +45,9 @@ class Turn:
     # The last group-membership change this turn started; later ones and every send
     # of the turn wait for it, so membership changes keep the order they were made in.
     last_change: asyncio.Future[None] | None = None
+    # Whether the consumer sent anything onward to a named channel: a worker there
+    # may still answer the socket (accept a pending handshake, for one).
+    forwarded: bool = False
     open: bool = True
 
 

@@ -164,6 +164,7 @@ async def finish(turn: Turn) -> None:
         elif target in full:
             full[target] += 1
         else:
+            turn.forwarded = True
             try:
                 await send_retrying(layer, target, payload, turn.socket)
             except ChannelFull:

@@ -29,9 +29,12 @@ async def run_turn(
     on_loop: bool,
     socket: LocalSocket | None = None,
     thread: SyncThread | None = None,
+    turn: Turn | None = None,
 ) -> Any:
-    """Call ``consumer(message, **kwargs)`` in a new turn and flush what it sent."""
-    turn = Turn(socket, thread, asyncio.get_running_loop())
+    """Call ``consumer(message, **kwargs)`` in a turn (a new one unless given) and
+    flush what it sent."""
+    if turn is None:
+        turn = Turn(socket, thread, asyncio.get_running_loop())
     try:
         with entered(turn):
             if on_loop:

@@ -26,6 +26,7 @@ from ..exceptions import (
     DenyConnection,
     WebsocketCloseException,
 )
+from .context import Turn
 from .host import LocalSocket
 from .invoke import run_turn
 from .placement import runs_on_loop
@@ -57,6 +58,7 @@ async def consume(
     thread: SyncThread | None = None,
     tries: int = 0,
     max_retries: int = 10,
+    turn: Turn | None = None,
 ) -> Outcome:
     """Run ``consumer`` for ``message`` and say what its result means."""
     channel = message.channel_name
@@ -68,6 +70,7 @@ async def consume(
             on_loop=runs_on_loop(consumer, channel),
             socket=socket,
             thread=thread,
+            turn=turn,
         )
     except ChannelSocketException as exc:
         # Ours only buffers a reply; a user's subclass may block: give it the thread.

@@ -18,10 +18,11 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.crypto import get_random_string
 
 from . import envelope
+from .context import Turn
 from .host import Host, Layer
 from .membership import discard_all
 from .outage import receive
-from .outcome import Outcome, consume
+from .outcome import Outcome, consume, consumer_name
 from .registry import one_process, sockets
 from .replies import CLOSE_NORMAL, CLOSE_TOO_BIG, ReplyWriter, SocketState
 from .threads import sync_threads
@@ -208,6 +209,7 @@ class WebsocketSocket:
             await self._unrouted(channel)
             return
         consumer, kwargs = match
+        turn = Turn(self, self.thread, self.loop)
         outcome = await consume(
             consumer,
             message,
@@ -216,6 +218,7 @@ class WebsocketSocket:
             thread=self.thread,
             tries=tries,
             max_retries=self._settings["MESSAGE_RETRIES"],
+            turn=turn,
         )
         if outcome is Outcome.RETRY:
             if self.state is not SocketState.CLOSED:
@@ -223,7 +226,7 @@ class WebsocketSocket:
                 return
             outcome = Outcome.GAVE_UP
         if channel == CONNECT:
-            await self._connected(outcome)
+            await self._connected(outcome, consumer, turn.forwarded)
         elif outcome is Outcome.DENIED and self.state is SocketState.OPEN:
             await self.writer.apply({"close": True})
 
@@ -248,13 +251,29 @@ class WebsocketSocket:
                 "No route matched %r for path %r; message dropped.", channel, self.path
             )
 
-    async def _connected(self, outcome: Outcome) -> None:
+    async def _connected(self, outcome: Outcome, consumer: Any, forwarded: bool):
         """The connect consumer is done for good: settle the handshake."""
         self._connecting = False
+        replies_held = bool(self._held)
         if self.state is SocketState.HANDSHAKE:
             if outcome is not Outcome.DONE:
                 await self.writer.reject()
+            elif self._settings["ACCEPT_UNDECIDED"]:
+                # Pre-1.0 code: the socket was open as soon as it connected.
+                await self.writer.apply({"accept": True})
             else:
+                if not (forwarded or replies_held):
+                    # Nothing it sent can answer for it: say so now, not at the
+                    # timeout, by which time the server may have dropped the client.
+                    logger.warning(
+                        "%s returned from websocket.connect on %r without accepting "
+                        "or rejecting, and sent nothing that could: the handshake "
+                        "waits for CONNECT_TIMEOUT. Send {'accept': True} on "
+                        "message.reply_channel (1.0+), or set GENERIC_CONSUMERS"
+                        "['ACCEPT_UNDECIDED'] = True for pre-1.0 code.",
+                        consumer_name(consumer),
+                        self.path,
+                    )
                 self._timeout = asyncio.get_running_loop().call_later(
                     self._settings["CONNECT_TIMEOUT"], self._expire_handshake
                 )
