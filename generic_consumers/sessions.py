@@ -271,5 +271,8 @@ def enforce_ordering(func: Any = None, *, slight: bool = False) -> Any:
             "ordering is always strict here, so drop the argument."
         )
     if func is None:
-        return channel_session
-    return channel_session(func)
+        return enforce_ordering
+    wrapped = channel_session(func)
+    # The 1.x test client parks messages sent out of order for such consumers.
+    wrapped._generic_consumers_ordered = True
+    return wrapped

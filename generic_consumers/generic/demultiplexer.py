@@ -23,6 +23,7 @@ from ..exceptions import (
     SendNotAvailableOnDemultiplexer,
 )
 from ..message import Message
+from ..runtime.context import buffering, current_turn
 from ..runtime.placement import is_async_consumer
 from ..runtime.threads import run_blocking
 from .consumers import AsyncJsonWebsocketConsumer, JsonWebsocketConsumer
@@ -159,6 +160,27 @@ class DemultiplexerMixin:
 _SOCKET_EXCEPTIONS = (DenyConnection, ChannelSocketException, ConsumeLater)
 
 
+def _mark() -> int:
+    turn = buffering()
+    return len(turn.pending) if turn is not None else 0
+
+
+def _accept_first(mark: int) -> None:
+    # A stream that raised DenyConnection never gets here, so the handshake can still
+    # be refused; otherwise the accept leads what the streams buffered (1.x sent it
+    # first), which the 1.x test client's check_accept expects.
+    turn = buffering()
+    if turn is not None:
+        turn.hoist_since(mark)
+
+
+def _isolated() -> bool:
+    """Whether a stream consumer's error stays with its stream (the server) rather
+    than propagating (the 1.x test client, as in 1.x)."""
+    turn = current_turn.get()
+    return turn is None or not turn.strict
+
+
 class WebsocketDemultiplexer(DemultiplexerMixin, JsonWebsocketConsumer):
     """Routes ``{"stream": ..., "payload": {...}}`` frames by stream name.
 
@@ -177,10 +199,12 @@ class WebsocketDemultiplexer(DemultiplexerMixin, JsonWebsocketConsumer):
 
     def connect(self, message: Message, **kwargs: Any) -> None:
         """Runs on ``websocket.connect``: forwards it to every stream consumer, then
-        accepts the socket (once)."""
+        accepts the socket (once), ahead of what the streams sent."""
+        mark = _mark()
         for stream, consumer, content in self._connect_copies(message, deep=True):
             self._call(stream, consumer, message, content, kwargs)
         reply_channel(message).send({"accept": True})
+        _accept_first(mark)
 
     def disconnect(self, message: Message, **kwargs: Any) -> None:
         """Runs once the socket has closed: forwards it to every stream consumer."""
@@ -227,6 +251,8 @@ class WebsocketDemultiplexer(DemultiplexerMixin, JsonWebsocketConsumer):
         except _SOCKET_EXCEPTIONS:
             raise
         except Exception as exc:
+            if not _isolated():
+                raise
             self._log_stream_error(stream, consumer, message, exc)
 
 
@@ -238,9 +264,11 @@ class AsyncWebsocketDemultiplexer(DemultiplexerMixin, AsyncJsonWebsocketConsumer
     """
 
     async def connect(self, message: Message, **kwargs: Any) -> None:
+        mark = _mark()
         for stream, consumer, content in self._connect_copies(message, deep=True):
             await self._call(stream, consumer, message, content, kwargs)
         await reply_channel(message).asend({"accept": True})
+        _accept_first(mark)
 
     async def disconnect(self, message: Message, **kwargs: Any) -> None:
         for stream, consumer, content in self._connect_copies(message, deep=False):
@@ -284,4 +312,6 @@ class AsyncWebsocketDemultiplexer(DemultiplexerMixin, AsyncJsonWebsocketConsumer
         except _SOCKET_EXCEPTIONS:
             raise
         except Exception as exc:
+            if not _isolated():
+                raise
             self._log_stream_error(stream, consumer, message, exc)

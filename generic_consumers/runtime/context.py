@@ -48,7 +48,16 @@ class Turn:
     # Whether the consumer sent anything onward to a named channel: a worker there
     # may still answer the socket (accept a pending handshake, for one).
     forwarded: bool = False
+    # The 1.x test client's turns: errors a server isolates and logs (a stream
+    # consumer's, for one) propagate to the test instead, as they did in 1.x.
+    strict: bool = False
     open: bool = True
+
+    def hoist_since(self, mark: int) -> None:
+        """Move the last buffered send ahead of those buffered since ``mark`` (the
+        length of ``pending`` then)."""
+        if len(self.pending) > mark + 1:
+            self.pending.insert(mark, self.pending.pop())
 
 
 current_turn: ContextVar[Turn | None] = ContextVar(

@@ -9,6 +9,7 @@ production one: the consumer runs in a ``Turn`` and its sends are carried out wi
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -35,7 +36,7 @@ def call_consumer(
         # calls (database_sync_to_async) come back to this thread.
         return async_to_sync(_run_async)(consumer, message, kwargs)
     # No loop in this thread: membership changes happen as they are called.
-    turn = Turn()
+    turn = Turn(strict=True)
     try:
         with entered(turn):
             try:
@@ -51,8 +52,9 @@ def call_consumer(
 async def _run_async(
     consumer: Callable[..., Any], message: Message, kwargs: dict[str, Any]
 ) -> Any:
+    turn = Turn(loop=asyncio.get_running_loop(), strict=True)
     try:
-        return await run_turn(consumer, message, kwargs, on_loop=True)
+        return await run_turn(consumer, message, kwargs, on_loop=True, turn=turn)
     except ChannelSocketException as exc:
         await run_turn(exc.run, message, {}, on_loop=True)
         return None

@@ -27,6 +27,7 @@ from ..channel import Channel, Group
 from ..layers import DEFAULT_CHANNEL_LAYER, ChannelLayerWrapper, channel_layers
 from ..message import Message
 from ._layers import receive_content
+from ._ordering import keeper_for, wants_ordering
 from ._run import call_consumer
 
 __all__ = ["Client", "HttpClient", "WSClient"]
@@ -85,7 +86,18 @@ class Client:
                 )
             return None
         consumer, kwargs = match
-        return call_consumer(consumer, message, kwargs)
+        if "order" not in content or not wants_ordering(consumer, channel):
+            return call_consumer(consumer, message, kwargs)
+        keeper = keeper_for(layer)
+        if not keeper.in_turn(channel, content):
+            return None  # parked until the messages before it have been consumed
+        try:
+            return call_consumer(consumer, message, kwargs)
+        finally:
+            for parked_channel, parked in keeper.consumed(content):
+                Channel(parked_channel, channel_layer=layer).send(
+                    parked, immediately=True
+                )
 
     def send_and_consume(
         self,
