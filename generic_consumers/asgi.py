@@ -10,6 +10,8 @@ from django.core.exceptions import ImproperlyConfigured
 
 from .channel import Channel
 from .conf import get_settings
+from .delay import DELAY_CHANNEL
+from .delay.worker import DelayWorker, in_database
 from .layers import ChannelLayerWrapper, channel_layers
 from .message import Message
 from .routing import Router, router_for
@@ -39,6 +41,7 @@ class RoutingApplication:
         self._routing = routing
         self._layer_alias = layer
         self._router: Router | None = None
+        self._delay: DelayWorker | None = None
         self._workers: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, list[asyncio.Task]
         ] = weakref.WeakKeyDictionary()
@@ -101,7 +104,51 @@ class RoutingApplication:
         return message
 
     def route(self, message: Message) -> Match | None:
-        return self.router.match(message)
+        match = self.router.match(message)
+        if (
+            match is None
+            and message.channel_name == DELAY_CHANNEL
+            and self.settings["DELAY_CHANNEL"]
+        ):
+            return self.delay_worker.consume, {}
+        return match
+
+    @property
+    def delay_worker(self) -> DelayWorker:
+        """The ``asgi.delay`` consumer of this application (see ``delay``)."""
+        if self._delay is None:
+            self._delay = DelayWorker(self.layer)
+        return self._delay
+
+    def named_channels(self) -> list[str]:
+        """The named channels this application's workers consume: every routed one
+        that is not ``websocket.*``, and ``asgi.delay`` unless ``DELAY_CHANNEL`` is
+        off."""
+        channels = set(self.router.channels)
+        if self.settings["DELAY_CHANNEL"]:
+            channels.add(DELAY_CHANNEL)
+        return named_channels(channels)
+
+    def worker_tasks(
+        self, channels: list[str], drain_timeout: float = 0.0
+    ) -> list[asyncio.Task]:
+        """Start a worker for each of ``channels`` on this loop (and the delay
+        channel's database poller when it is among them and the app is installed)."""
+        loop = asyncio.get_running_loop()
+        tasks = [
+            loop.create_task(
+                consume_forever(self, channel, drain_timeout=drain_timeout),
+                name=f"worker:{channel}",
+            )
+            for channel in channels
+        ]
+        if DELAY_CHANNEL in channels and in_database():
+            tasks.append(
+                loop.create_task(
+                    self.delay_worker.poll_forever(), name="worker:asgi.delay:due"
+                )
+            )
+        return tasks
 
     async def socket_closed(self, socket: WebsocketSocket) -> None:
         await release_channel_session(socket.reply_channel, socket.thread)
@@ -121,18 +168,15 @@ class RoutingApplication:
         start_refresher()
         self._workers[loop] = []
         if self.settings["IN_PROCESS_WORKERS"]:
-            self._workers[loop] = [
-                loop.create_task(
-                    consume_forever(self, channel), name=f"worker:{channel}"
-                )
-                for channel in named_channels(self.router.channels)
-            ]
+            self._workers[loop] = self.worker_tasks(self.named_channels())
 
     async def stop_workers(self) -> None:
         tasks = self._workers.pop(asyncio.get_running_loop(), [])
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if self._delay is not None:
+            self._delay.cancel()
         await stop_refresher()
 
     async def _lifespan(self, receive: Any, send: Any) -> None:

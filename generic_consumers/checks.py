@@ -86,6 +86,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
         "REQUIRE_ORIGIN",
         "SESSION_KEY_IN_QUERY",
         "ACCEPT_UNDECIDED",
+        "DELAY_CHANNEL",
     ):
         if not isinstance(conf[key], bool):
             errors.append(

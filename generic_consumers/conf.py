@@ -21,6 +21,8 @@ DEFAULTS: dict[str, Any] = {
     # Seconds a handshake may stay unanswered after the connect consumer returned;
     # below Daphne's own 5 s, so the warning comes before the client is dropped.
     "CONNECT_TIMEOUT": 4.0,
+    # Consume the 1.x delay channel "asgi.delay" wherever named channels are consumed.
+    "DELAY_CHANNEL": True,
     # Accept a socket whose connect consumer returned without accepting or rejecting
     # (pre-1.0 code, where sockets were open as soon as they connected).
     "ACCEPT_UNDECIDED": False,

@@ -21,6 +21,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "channels",
     "generic_consumers",
+    "generic_consumers.delay",
     "tests",
     "demo",
 ]
@@ -55,6 +56,9 @@ GENERIC_CONSUMERS = {
     "ROUTING": os.environ.get("GC_TEST_ROUTING", "tests.routing.channel_routing"),
     # Server processes that leave named channels to dedicated workers.
     "IN_PROCESS_WORKERS": os.environ.get("GC_TEST_IN_PROCESS_WORKERS", "1") != "0",
+    # The delay app is installed (its table exists), but only tests/test_delay.py
+    # consumes asgi.delay: its database poller would query in tests without a DB.
+    "DELAY_CHANNEL": False,
     # Any other key, e.g. '{"GROUP_REFRESH_INTERVAL": 1}' (tests/test_redis.py).
     **json.loads(os.environ.get("GC_TEST_GENERIC_CONSUMERS", "{}")),
 }

@@ -16,7 +16,6 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ...asgi import RoutingApplication
 from ...layers import channel_layers
-from ...runtime.worker import consume_forever, named_channels
 
 # Seconds messages already being handled get to finish after SIGTERM / SIGINT.
 DRAIN_TIMEOUT = 10.0
@@ -60,7 +59,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         app = RoutingApplication(layer=options["layer"])
-        routed = named_channels(app.router.channels)
+        routed = app.named_channels()
         channels = select_channels(
             routed, options["only_channels"], options["exclude_channels"]
         )
@@ -96,13 +95,7 @@ class Command(BaseCommand):
             f"Running workers on layer {alias!r} for channels: {', '.join(channels)}"
         )
         self.stdout.flush()
-        tasks = [
-            loop.create_task(
-                consume_forever(app, channel, drain_timeout=DRAIN_TIMEOUT),
-                name=f"worker:{channel}",
-            )
-            for channel in channels
-        ]
+        tasks = app.worker_tasks(channels, drain_timeout=DRAIN_TIMEOUT)
         await stop.wait()
         # Cancel until every worker is gone: a client library may swallow one
         # cancellation (asyncio's timeout race), and a worker must never outlive its

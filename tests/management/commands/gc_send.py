@@ -1,5 +1,7 @@
 """Test-only: send 1.x content from a plain management command (no consumer)."""
 
+import json
+
 from django.core.management.base import BaseCommand
 
 from generic_consumers import Channel, Group
@@ -13,9 +15,16 @@ class Command(BaseCommand):
         target.add_argument("--group")
         target.add_argument("--channel")
         parser.add_argument("text")
+        parser.add_argument(
+            "--json", action="store_true", help="TEXT is the whole content, as JSON"
+        )
 
     def handle(self, *args, **options):
-        if options["group"]:
-            Group(options["group"]).send({"text": options["text"]})
+        if options["json"]:
+            content = json.loads(options["text"])
         else:
-            Channel(options["channel"]).send({"text": options["text"]})
+            content = {"text": options["text"]}
+        if options["group"]:
+            Group(options["group"]).send(content)
+        else:
+            Channel(options["channel"]).send(content)
