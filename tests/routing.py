@@ -1,5 +1,7 @@
 """The routing the end-to-end server processes serve (see tests/test_e2e.py)."""
 
+import time
+
 from generic_consumers import Channel, Group, route, route_class
 from generic_consumers.generic.websockets import JsonWebsocketConsumer
 
@@ -26,12 +28,21 @@ def stats(message):
     Channel(message["reply_to"]).send({"text": '{"stats": "ok"}'})
 
 
+class SlowConsumer(JsonWebsocketConsumer):
+    """Answers after a while: long enough for the client to have gone away."""
+
+    def receive(self, content, **kwargs):
+        time.sleep(content.get("sleep", 0.3))
+        self.send({"late": True})
+
+
 def broadcast(message):
     Group(message["group"]).send({"text": message["text"]})
 
 
 channel_routing = [
     route_class(EchoConsumer, path=r"^/echo/$"),
+    route_class(SlowConsumer, path=r"^/slow/$"),
     route_class(RoomConsumer, path=r"^/room/(?P<room>[a-z]+)/$"),
     route(
         "websocket.connect",

@@ -49,6 +49,17 @@ async def test_e2e_named_channel_through_in_process_worker(server):
         assert await recv_json(ws) == {"stats": "ok"}
 
 
+async def test_e2e_client_gone_before_the_reply_is_no_error(server):
+    # The reply meets a closed connection (uvicorn raises ClientDisconnected): normal,
+    # so no traceback in the server's output (the fixture checks it at the end).
+    async with connect(server.url + "/slow/", open_timeout=5) as ws:
+        await ws.send(json.dumps({"sleep": 0.3}))
+    async with connect(server.url + "/slow/", open_timeout=5) as ws:
+        await asyncio.sleep(0.6)  # the first socket's consumer has finished
+        await ws.send(json.dumps({"sleep": 0}))
+        assert await recv_json(ws) == {"late": True}
+
+
 async def test_e2e_unrouted_path_rejected(server):
     with pytest.raises(InvalidStatus) as info:
         async with connect(server.url + "/nowhere/", open_timeout=5):

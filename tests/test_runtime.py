@@ -317,3 +317,48 @@ async def test_accept_undecided_leaves_explicit_rejections_alone(settings):
     app = RoutingApplication([route("websocket.connect", refuse)])
     ok, _ = await WebsocketCommunicator(app, "/").connect(timeout=1)
     assert not ok
+
+
+# -- hostile frames: clear refusals, bounded logs ----------
+
+
+async def test_deeply_nested_json_is_a_one_line_refusal(gc_log):
+    from generic_consumers.generic.websockets import JsonWebsocketConsumer
+
+    app = RoutingApplication([JsonWebsocketConsumer.as_route()])
+    c = await connected(app)
+    await c.send_to(text_data="[" * 100_000 + "]" * 100_000)
+    await c.send_to(text_data="{}")  # the socket is still open and served
+    await settle()
+    [record] = [r for r in gc_log.records if r.levelno >= logging.WARNING]
+    assert "nested too deeply" in record.getMessage() and record.exc_info is None
+    await c.disconnect()
+
+
+async def test_refused_frames_log_a_bounded_amount_and_say_what_was_held_back(
+    gc_log, monkeypatch
+):
+    from generic_consumers.generic.websockets import WebsocketDemultiplexer
+    from generic_consumers.runtime import logs
+
+    monkeypatch.setattr(logs, "frame_warnings", logs.Throttle(burst=5, window=0.2))
+    monkeypatch.setattr(
+        "generic_consumers.generic.frames.frame_warnings", logs.frame_warnings
+    )
+
+    class Demux(WebsocketDemultiplexer):
+        consumers: dict = {}
+
+    app = RoutingApplication([Demux.as_route()])
+    c = await connected(app)
+    huge = "s" * 900_000
+    for _ in range(20):
+        await c.send_json_to({"stream": huge, "payload": {}})
+    await settle(0.3)
+    await c.send_json_to({"stream": huge, "payload": {}})  # a new window
+    await settle()
+    lines = [r.getMessage() for r in gc_log.records if r.levelno >= logging.WARNING]
+    assert sum(len(line) for line in lines) < 5_000
+    assert sum("refused a frame" in line for line in lines) == 6
+    assert any("15 similar line(s)" in line for line in lines)
+    await c.disconnect()

@@ -24,6 +24,7 @@ from ..exceptions import (
 )
 from ..message import Message
 from ..runtime.context import buffering, current_turn
+from ..runtime.logs import shorten
 from ..runtime.placement import is_async_consumer
 from ..runtime.threads import run_blocking
 from .consumers import AsyncJsonWebsocketConsumer, JsonWebsocketConsumer
@@ -68,10 +69,10 @@ class DemultiplexerMixin:
         consumer = self.consumers.get(stream)
         target = None if consumer is not None else self.mapping.get(stream)
         if consumer is None and target is None:
-            return f"unknown stream {stream!r}"
+            return f"unknown stream {shorten(stream)}"
         payload = content["payload"]
         if not isinstance(payload, dict):
-            return f"payload of stream {stream!r} is not a JSON object"
+            return f"payload of stream {shorten(stream)} is not a JSON object"
         return stream, payload, consumer, target
 
     def _frame_for(self, payload: dict[str, Any]) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from ..channel import Channel
 from ..exceptions import validate_close_code
 from ..message import Message
+from ..runtime.logs import frame_warnings, shorten
 
 __all__ = ["UNDECODED", "JsonMixin", "encode_json", "reply_channel", "reply_content"]
 
@@ -77,10 +78,17 @@ class JsonMixin:
         try:
             return self.decode_json(text), None
         except ValueError as exc:
-            return None, f"not valid JSON ({exc})"
+            return None, f"not valid JSON ({shorten(str(exc))})"
+        except RecursionError:
+            return None, "not valid JSON (nested too deeply)"
 
     def _log_invalid_frame(self, reason: str) -> None:
-        logger.warning(
+        message = getattr(self, "message", None)
+        reply = message.content.get("reply_channel", "") if message else ""
+        frame_warnings.log(
+            logger,
+            logging.WARNING,
+            f"socket {reply!r}",
             "%s refused a frame on %r: %s",
             type(self).__name__,
             getattr(self, "path", None),

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..exceptions import validate_close_code
+from .logs import shorten
 
 __all__ = ["CLOSE_NORMAL", "CLOSE_TOO_BIG", "REPLY_KEYS", "ReplyWriter", "SocketState"]
 
@@ -47,7 +48,7 @@ class ReplyWriter:
         on_open: Callable[[], None],
         on_reject: Callable[[], None],
     ) -> None:
-        self._send = send
+        self._server_send = send
         self._path = path
         self._on_open = on_open
         self._on_reject = on_reject
@@ -60,9 +61,9 @@ class ReplyWriter:
             return
         if not REPLY_KEYS.issuperset(content):
             logger.warning(
-                "Ignored reply %r for %r: reply content may only have the keys "
+                "Ignored reply %s for %r: reply content may only have the keys "
                 "accept, text, bytes, close.",
-                content,
+                shorten(content),
                 self._path,
             )
             return
@@ -84,6 +85,8 @@ class ReplyWriter:
                         "subprotocol": content.get("subprotocol"),
                     }
                 )
+                if self.state is SocketState.CLOSED:
+                    return  # the client left during the handshake
                 self.state = SocketState.OPEN
                 self._on_open()
             if self.state is not SocketState.OPEN:
@@ -92,6 +95,8 @@ class ReplyWriter:
                 await self._send({"type": "websocket.send", "text": text})
             elif data is not None:
                 await self._send({"type": "websocket.send", "bytes": data})
+            if self.state is SocketState.CLOSED:
+                return
             if close:
                 try:
                     code = validate_close_code(close)
@@ -125,6 +130,18 @@ class ReplyWriter:
             await self._send({"type": "websocket.close", "code": CLOSE_NORMAL})
             self.state = SocketState.CLOSED
             self._on_reject()
+
+    async def _send(self, event: dict[str, Any]) -> None:
+        try:
+            await self._server_send(event)
+        except OSError as exc:
+            # ASGI servers raise an OSError (uvicorn: ClientDisconnected) for a send on
+            # a connection the client already closed. A client going away is normal:
+            # nothing more is written, and its disconnect event follows.
+            self.state = SocketState.CLOSED
+            logger.debug(
+                "Client of %r went away before %s: %r", self._path, event["type"], exc
+            )
 
     def gone(self) -> None:
         """The client went away: nothing may be written any more."""

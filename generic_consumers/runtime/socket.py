@@ -20,6 +20,7 @@ from django.utils.crypto import get_random_string
 from . import envelope
 from .context import Turn
 from .host import Host, Layer
+from .logs import frame_warnings
 from .membership import discard_all
 from .outage import receive
 from .outcome import Outcome, consume, consumer_name
@@ -124,6 +125,7 @@ class WebsocketSocket:
     async def _cleanup(self) -> None:
         self.writer.gone()
         sockets.remove(self)
+        frame_warnings.forget(f"socket {self.reply_channel!r}")
         if self._timeout is not None:
             self._timeout.cancel()
         for task in (self._listener, self._next, self._drainer):
@@ -247,8 +249,13 @@ class WebsocketSocket:
                     self.path,
                 )
         else:
-            logger.warning(
-                "No route matched %r for path %r; message dropped.", channel, self.path
+            frame_warnings.log(
+                logger,
+                logging.WARNING,
+                f"socket {self.reply_channel!r}",
+                "No route matched %r for path %r; message dropped.",
+                channel,
+                self.path,
             )
 
     async def _connected(self, outcome: Outcome, consumer: Any, forwarded: bool):
