@@ -61,6 +61,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
         ("MESSAGE_RETRIES", int),
         ("WORKER_CONCURRENCY", int),
         ("MEMBERSHIP_RETRIES", int),
+        ("LAYER_RETRY_SECONDS", (int, float)),
     ):
         value = conf[key]
         if not isinstance(value, kind) or isinstance(value, bool) or value < 0:
@@ -81,6 +82,19 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
                     id="generic_consumers.E006",
                 )
             )
+    concurrency = conf["LAYER_CONCURRENCY"]
+    if (
+        not isinstance(concurrency, int)
+        or isinstance(concurrency, bool)
+        or (concurrency < 1)
+    ):
+        errors.append(
+            checks.Error(
+                "GENERIC_CONSUMERS['LAYER_CONCURRENCY'] must be a positive integer, "
+                f"not {concurrency!r}.",
+                id="generic_consumers.E006",
+            )
+        )
     for key in (
         "IN_PROCESS_WORKERS",
         "REQUIRE_ORIGIN",

@@ -43,6 +43,11 @@ DEFAULTS: dict[str, Any] = {
     "MEMBERSHIP_CONCURRENCY": 20,
     # Retries (with backoff) of a group add/discard that failed on a transient error.
     "MEMBERSHIP_RETRIES": 6,
+    # Sends and group sends in flight at once per process (keep below the pool).
+    "LAYER_CONCURRENCY": 50,
+    # Seconds a send or group send is retried while the layer fails (an outage, a
+    # Sentinel failover), before it is given up with an error line.
+    "LAYER_RETRY_SECONDS": 10.0,
 }
 
 _cache: dict[str, Any] | None = None

@@ -4,6 +4,7 @@ import json
 import os
 
 from generic_consumers import Channel, route
+from generic_consumers.generic.websockets import WebsocketDemultiplexer
 
 from .routing import channel_routing as base_routing
 
@@ -34,10 +35,25 @@ def pid(message):
     reply_json(message["reply_to"], {"worker_pid": os.getpid()})
 
 
+class Burst(WebsocketDemultiplexer):
+    """Frames on the "work" stream go to the named channel tests.work (0.17 mapping)."""
+
+    mapping = {"work": "tests.work"}
+
+
+def work(message):
+    # One answer per message, to the socket that sent it.
+    message.reply_channel.send(
+        WebsocketDemultiplexer.encode("work", {"done": message["n"]})
+    )
+
+
 channel_routing = [
     *base_routing,
     route("websocket.connect", accept, path=r"^/(?:whoami|pid|cpid)/$"),
     route("websocket.receive", whoami, path=r"^/whoami/$"),
     route("websocket.receive", pid_request, path=r"^/(?P<kind>c?pid)/$"),
     route(["tests.pid", "tests.cpid"], pid),
+    Burst.as_route(path=r"^/burst/$"),
+    route("tests.work", work),
 ]

@@ -115,6 +115,15 @@ class ServerProcess:
         output = self.stop()
         raise RuntimeError(f"{self.kind} did not listen on {self.port}:\n{output}")
 
+    def output(self) -> str:
+        """What the process printed so far."""
+        self.log.flush()
+        position = self.log.tell()
+        self.log.seek(0)
+        text = self.log.read().decode(errors="replace")
+        self.log.seek(position)
+        return text
+
     def stop(self) -> str:
         """Stop the process (by its PID) and return what it printed."""
         if self.process is None:

@@ -31,6 +31,8 @@ def test_checks_registered_with_django():
         ({"ROUTING": [], "ACCEPT_UNDECIDED": "yes"}, ["generic_consumers.E007"]),
         ({"ROUTING": [], "REQUIRE_ORIGIN": 1}, ["generic_consumers.E007"]),
         ({"ROUTING": [], "CONNECT_TIMEOUT": 20}, ["generic_consumers.W003"]),
+        ({"ROUTING": [], "LAYER_CONCURRENCY": None}, ["generic_consumers.E006"]),
+        ({"ROUTING": [], "LAYER_RETRY_SECONDS": -1}, ["generic_consumers.E005"]),
     ],
 )
 def test_checks_report_bad_settings(value, expected):

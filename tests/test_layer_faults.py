@@ -184,16 +184,54 @@ async def test_receive_honours_a_cancellation_the_client_turned_into_a_timeout()
         await asyncio.wait_for(task, 5)
 
 
-async def test_send_retries_once_on_a_stale_connection():
+async def test_layer_call_retries_transient_errors_then_reports_the_recovery(gc_log):
     attempts = []
 
     async def call():
         attempts.append(1)
-        if len(attempts) == 1:
+        if len(attempts) <= 3:
             raise ConnectionError("Connection closed by server.")
         return "sent"
 
-    assert await _outage.retry_once(call) == "sent"
+    assert await _outage.layer_call(call, "send to 'c'") == "sent"
+    assert len(attempts) == 4
+    lines = [r.getMessage() for r in gc_log.records if r.levelno >= logging.WARNING]
+    assert len(lines) == 2  # one when it failed, one when it came back
+    assert "unreachable" in lines[0] and "3 failed attempts" in lines[1]
+
+
+async def test_layer_call_gives_up_after_the_budget_with_one_line_per_target(
+    gc_log, settings, monkeypatch
+):
+    settings.GENERIC_CONSUMERS = {"ROUTING": [], "LAYER_RETRY_SECONDS": 0.2}
+    monkeypatch.setattr(_outage, "_given_up", _outage.Throttle(burst=1, window=10))
+
+    async def down():
+        raise ConnectionError("refused")
+
+    for _ in range(3):
+        with pytest.raises(ConnectionError):
+            await _outage.layer_call(down, "send to 'jobs'")
+    given_up = [
+        r for r in gc_log.records if "Gave up on send to 'jobs'" in r.msg % r.args
+    ]
+    assert len(given_up) == 1 and given_up[0].levelno == logging.ERROR
+    assert _outage.outage.lost == 3
+
+
+async def test_layer_call_bounds_operations_in_flight(settings):
+    settings.GENERIC_CONSUMERS = {"ROUTING": [], "LAYER_CONCURRENCY": 3}
+    active = peak = 0
+
+    async def call():
+        nonlocal active, peak
+        active += 1
+        peak = max(peak, active)
+        await asyncio.sleep(0.01)
+        active -= 1
+
+    await asyncio.gather(*(_outage.layer_call(call, "x") for _ in range(30)))
+    assert peak == 3
 
 
 async def test_immediate_send_to_a_full_channel_is_retried(monkeypatch):

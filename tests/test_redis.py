@@ -224,3 +224,26 @@ async def test_redis_mass_disconnect_leaves_no_membership(cluster):
     new_output = read_log(uvicorn.log)[log_from:]
     for bad in ("Could not remove", "MaxConnectionsError", "unreachable", "Traceback"):
         assert bad not in new_output, new_output
+
+
+async def test_redis_burst_to_a_named_channel_loses_nothing(cluster):
+    # 200 sockets each send 5 frames at once through a mapping stream to a named
+    # channel on the dedicated worker, which answers each: every one must come back
+    # (unbounded, the burst exhausted redis-py's pool of 100 connections and about
+    # half the messages were dropped with MaxConnectionsError).
+    uvicorn = cluster.servers[1]
+    sockets = await open_sockets(uvicorn.url + "/burst/", 200)
+    try:
+
+        async def burst(ws, index):
+            for n in range(5):
+                await ws.send(json.dumps({"stream": "work", "payload": {"n": n}}))
+            answers = [await recv(ws, timeout=30) for _ in range(5)]
+            return sorted(answer["payload"]["done"] for answer in answers)
+
+        results = await asyncio.gather(*(burst(ws, i) for i, ws in enumerate(sockets)))
+        assert results == [[0, 1, 2, 3, 4]] * 200
+    finally:
+        await close_all(sockets)
+    assert "MaxConnectionsError" not in uvicorn.output()
+    assert "MaxConnectionsError" not in cluster.worker.output()

@@ -22,7 +22,7 @@ from . import envelope
 from .context import Turn, current_turn, run_sync
 from .host import Layer
 from .membership import change
-from .outage import retry_once
+from .outage import is_transient, layer_call
 from .registry import one_process, sockets
 
 __all__ = [
@@ -62,7 +62,7 @@ async def send(layer: Layer, name: str, content: dict[str, Any], origin: object)
         await socket.deliver(content, origin)
     else:
         wrapped = envelope.wrap(content)
-        await retry_once(lambda: layer.raw.send(name, wrapped))
+        await layer_call(lambda: layer.raw.send(name, wrapped), f"send to {name!r}")
 
 
 async def group_send(layer: Layer, group: str, content: dict[str, Any]) -> None:
@@ -74,7 +74,7 @@ async def group_send(layer: Layer, group: str, content: dict[str, Any]) -> None:
         if group not in getattr(raw, "groups", {}):
             return  # no other members (named channels, native consumers)
     wrapped = envelope.wrap(content)
-    await retry_once(lambda: raw.group_send(group, wrapped))
+    await layer_call(lambda: raw.group_send(group, wrapped), f"group send to {group!r}")
 
 
 async def change_membership(
@@ -93,7 +93,8 @@ async def change_membership(
             return
     await change(raw, group, channel, joined)
     if socket is None and "!" in channel:  # a reply channel of a socket elsewhere
-        await raw.send(channel, envelope.membership(group, joined))
+        notice = envelope.membership(group, joined)
+        await layer_call(lambda: raw.send(channel, notice), f"send to {channel!r}")
 
 
 # -- inside a turn --------------------------------------------------------------------
@@ -149,26 +150,19 @@ async def finish(turn: Turn) -> None:
 
     A buffered send to a channel that stays full for ``FLUSH_RETRY_SECONDS`` is
     dropped with one error line naming the channel; the turn's other sends still go
-    out (later sends to that channel are dropped at once).
+    out (later sends to that channel are dropped at once). One the layer failed for
+    ``LAYER_RETRY_SECONDS`` has been reported by :func:`~.outage.layer_call`; the
+    others still go out too.
     """
     await settle(turn)
     pending, turn.pending = turn.pending, []
     full: dict[str, int] = {}
     for kind, layer, target, payload in pending:
-        if kind == "group":
-            await group_send(layer, target, payload)
-            continue
-        socket = sockets.get(target)
-        if socket is not None:  # the common case: a reply to a socket of ours
-            await socket.deliver(payload, turn.socket)
-        elif target in full:
-            full[target] += 1
-        else:
-            turn.forwarded = True
-            try:
-                await send_retrying(layer, target, payload, turn.socket)
-            except ChannelFull:
-                full[target] = 1
+        try:
+            await _carry_out(turn, full, kind, layer, target, payload)
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
     for channel, dropped in full.items():
         logger.error(
             "Dropped %d buffered message(s) for channel %r: it stayed full for %s s. "
@@ -178,6 +172,30 @@ async def finish(turn: Turn) -> None:
             channel,
             FLUSH_RETRY_SECONDS,
         )
+
+
+async def _carry_out(
+    turn: Turn,
+    full: dict[str, int],
+    kind: str,
+    layer: Layer,
+    target: str,
+    payload: dict[str, Any],
+) -> None:
+    if kind == "group":
+        await group_send(layer, target, payload)
+        return
+    socket = sockets.get(target)
+    if socket is not None:  # the common case: a reply to a socket of ours
+        await socket.deliver(payload, turn.socket)
+    elif target in full:
+        full[target] += 1
+    else:
+        turn.forwarded = True
+        try:
+            await send_retrying(layer, target, payload, turn.socket)
+        except ChannelFull:
+            full[target] = 1
 
 
 async def send_retrying(

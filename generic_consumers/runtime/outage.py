@@ -13,8 +13,12 @@ import asyncio
 import logging
 import random
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
+
+from ..conf import get_settings
+from .logs import Throttle
 
 T = TypeVar("T")
 
@@ -67,6 +71,7 @@ class OutageLog:
     def __init__(self) -> None:
         self.down_since: float | None = None
         self.failures = 0
+        self.lost = 0
 
     def failed(self, what: str, exc: BaseException) -> None:
         """Report a failed layer operation; only the first of an outage is an error."""
@@ -87,13 +92,15 @@ class OutageLog:
         """Report a successful layer operation (cheap when nothing was wrong)."""
         if self.down_since is not None:
             logger.warning(
-                "Channel layer reachable again after %.1f s (%d failed operations "
-                "in between).",
+                "Channel layer reachable again after %.1f s (%d failed attempts "
+                "retried in between, %d operations given up).",
                 time.monotonic() - self.down_since,
                 self.failures,
+                self.lost,
             )
             self.down_since = None
             self.failures = 0
+            self.lost = 0
 
 
 outage = OutageLog()
@@ -140,18 +147,61 @@ async def receive(raw: Any, channel: str, what: str) -> dict[str, Any]:
         return message
 
 
-async def retry_once(call: Callable[[], Awaitable[T]]) -> T:
-    """Run ``call``; on a transient error, once more after a short pause.
+# One line per target per window when a layer operation is given up.
+_given_up = Throttle(burst=1, window=10.0)
+_limits: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
 
-    After a Redis restart every pooled connection is stale and fails its next command
-    once; without this, each of them would cost a message. (A connection that dies
-    after the layer executed a send but before it answered can make that message
-    arrive twice: rare, and better than losing one per stale connection.)
+
+def _limit() -> asyncio.Semaphore:
+    loop = asyncio.get_running_loop()
+    limit = _limits.get(loop)
+    if limit is None:
+        limit = _limits[loop] = asyncio.Semaphore(get_settings()["LAYER_CONCURRENCY"])
+    return limit
+
+
+async def layer_call(call: Callable[[], Awaitable[T]], what: str) -> T:
+    """Run the layer operation ``call`` (a send or a group send), bounded and retried.
+
+    At most ``LAYER_CONCURRENCY`` such operations of this loop are in flight, so a
+    burst cannot exhaust channels_redis' connection pool (redis-py raises
+    ``MaxConnectionsError`` past 100 connections). A transient failure — a stale
+    connection after a Redis restart, a failover, an outage — is retried with jittered
+    backoff for up to ``LAYER_RETRY_SECONDS``, counted by the outage log; then the
+    operation is given up with one error line per target (``what``) and the error
+    raised. (A connection that dies after the layer executed a send but before it
+    answered can make that message arrive twice: rare, and better than losing it.)
     """
-    try:
-        return await call()
-    except Exception as exc:
-        if not is_transient(exc):
-            raise
-        await asyncio.sleep(0.05)
-        return await call()
+    delays: Iterator[float] | None = None
+    deadline = 0.0
+    while True:
+        try:
+            async with _limit():
+                result = await call()
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            now = time.monotonic()
+            if delays is None:
+                delays = backoff(first=0.05, cap=1.0)
+                deadline = now + float(get_settings()["LAYER_RETRY_SECONDS"])
+            outage.failed(what, exc)
+            if now >= deadline:
+                outage.lost += 1
+                _given_up.log(
+                    logger,
+                    logging.ERROR,
+                    what,
+                    "Gave up on %s: the channel layer failed for %s s (%r).",
+                    what,
+                    get_settings()["LAYER_RETRY_SECONDS"],
+                    exc,
+                )
+                raise
+            await asyncio.sleep(next(delays))
+        else:
+            if delays is not None:
+                outage.recovered()
+            return result

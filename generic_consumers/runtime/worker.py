@@ -14,7 +14,7 @@ from typing import Any
 
 from . import envelope
 from .host import Host
-from .outage import receive
+from .outage import layer_call, receive
 from .outcome import Outcome, consume
 
 __all__ = [
@@ -60,7 +60,9 @@ async def handle_envelope(host: Host, channel: str, wrapped: dict[str, Any]) -> 
         consumer, message, kwargs, tries=retries, max_retries=max_retries
     )
     if outcome is Outcome.RETRY:
-        await host.layer.raw.send(channel, {**wrapped, "retries": retries + 1})
+        again = {**wrapped, "retries": retries + 1}
+        raw = host.layer.raw
+        await layer_call(lambda: raw.send(channel, again), f"send to {channel!r}")
 
 
 async def serve_channel_scope(host: Host, scope: dict, receive: Any) -> None:
