@@ -70,7 +70,49 @@ def session_for_reply_channel(reply_channel: str) -> Any:
     engine raises ``ValueError``.
     """
     path = getattr(settings, "CHANNEL_SESSION_ENGINE", None) or settings.SESSION_ENGINE
-    return _engine(path).SessionStore(session_key=channel_session_key(reply_channel))
+    return _store_class(path)(session_key=channel_session_key(reply_channel))
+
+
+_store_classes: dict[str, type] = {}
+
+
+def _store_class(path: str) -> type:
+    """The engine's ``SessionStore``, keeping its fixed key when there is no row yet.
+
+    Django's stores forget their key when loading finds nothing (a session id from a
+    cookie that no longer exists must not be reused), so a channel session read before
+    it is created would be saved under a random key. A reply channel's key is meant to
+    be used before the row exists.
+    """
+    store = _store_classes.get(path)
+    if store is None:
+        base = _engine(path).SessionStore
+
+        class ChannelSessionStore(base):  # type: ignore[valid-type,misc]
+            row_missing = False
+
+            def load(self) -> Any:
+                key: Any = self.session_key
+                data = super().load()
+                if key is not None and self.session_key is None:
+                    self._session_key = key
+                    self.row_missing = True
+                return data
+
+            def save(self, must_create: bool = False) -> None:
+                if self.row_missing and not must_create:
+                    from django.contrib.sessions.backends.base import CreateError
+
+                    try:  # the row is gone (or never was): make it, same key
+                        super().save(must_create=True)
+                    except CreateError:  # someone else made it meanwhile
+                        super().save()
+                else:
+                    super().save(must_create=must_create)
+                self.row_missing = False
+
+        store = _store_classes[path] = ChannelSessionStore
+    return store
 
 
 def _http_store(session_key: str) -> Any:

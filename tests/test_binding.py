@@ -314,9 +314,40 @@ class InboundTests(ChannelTestCase):
         assert [p["action"] for p in payloads(lobby)] == ["create"]
 
 
+class Binding017Tests(ChannelTestCase):
+    """group_names(self, instance, action), the 0.17 form, next to 1.x's classmethod."""
+
+    def binding(self):
+        calls = []
+
+        def group_names(self, instance, action):
+            calls.append(action)
+            return [f"room-{instance.room}"]
+
+        binding = room_binding(group_names=group_names)
+        return binding, calls
+
+    def test_binding_017_group_names_gets_the_action(self):
+        binding, calls = self.binding()
+        assert binding._groups_take_action is True
+        lobby = listener("room-lobby")
+        obj = IntegerValue.objects.create(name="a", value=1)
+        obj.value = 2
+        obj.save()
+        obj.delete()
+        assert [p["action"] for p in payloads(lobby)] == ["create", "update", "delete"]
+        assert calls == ["create", "update", "delete"]
+
+    def test_binding_1x_classmethod_is_told_apart_once(self):
+        assert room_binding()._groups_take_action is False
+
+
 class RegistrationTests(ChannelTestCase):
     def test_binding_needs_fields_or_exclude(self):
         with pytest.raises(ImproperlyConfigured, match="fields or exclude"):
+            room_binding(fields=None)
+        # 1.x raised ValueError: old code that catches it keeps working.
+        with pytest.raises(ValueError, match="fields or exclude"):
             room_binding(fields=None)
 
     def test_binding_needs_a_stream(self):

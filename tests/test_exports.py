@@ -52,6 +52,9 @@ PROMISED = {
         "AllowedHostsOnlyOriginValidator",
     ],
     "generic_consumers.binding": ["Binding"],
+    "generic_consumers.utils": ["name_that_thing"],
+    "generic_consumers.handler": ["AsgiRequest"],
+    "generic_consumers.delay": ["DELAY_CHANNEL"],
     "generic_consumers.binding.websockets": [
         "WebsocketBinding",
         "WebsocketBindingWithMembers",

@@ -77,8 +77,10 @@ def test_session_for_reply_channel_refuses_signed_cookies(settings):
 
 def test_session_for_reply_channel_honours_channel_session_engine(settings):
     settings.CHANNEL_SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+    from django.contrib.sessions.backends import cache
+
     store = session_for_reply_channel("x!y")
-    assert type(store).__module__ == "django.contrib.sessions.backends.cache"
+    assert isinstance(store, cache.SessionStore)
 
 
 # -- channel_session -------------------------------------------------------------------
@@ -535,3 +537,17 @@ def test_channel_session_nested_through_user_decorator_shares_store(db):
     assert consumer(message) is message.channel_session
     assert calls == ["logged"]
     assert session_for_reply_channel("n!1")["n"] == 1
+
+
+def test_session_for_reply_channel_must_create_keeps_its_values(session_engine, db):
+    # 1.x test suites create the channel session by hand, then run consumers on it.
+    store = session_for_reply_channel("specific.keep!1")
+    store["room"] = "lobby"
+    store.save(must_create=True)
+    again = session_for_reply_channel("specific.keep!1")
+    assert again["room"] == "lobby"
+    fresh = session_for_reply_channel("specific.keep!2")
+    fresh.save(must_create=True)  # empty, created before anything is put in it
+    fresh["n"] = 1
+    fresh.save()
+    assert session_for_reply_channel("specific.keep!2")["n"] == 1

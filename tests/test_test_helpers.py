@@ -211,9 +211,13 @@ class WSClientTests(ChannelTestCase):
 
     def test_wsclient_headers_as_pairs_and_cookie_header_refused(self):
         client = WSClient(headers=[(b"X-Thing", "1"), ["origin", b"http://a"]])
-        assert client.headers == [[b"x-thing", b"1"], [b"origin", b"http://a"]]
+        assert client.headers == {"x-thing": b"1", "origin": b"http://a"}  # 1.x: dict
         client.set_header("x-thing", "2")
-        assert [b"x-thing", b"2"] in client.headers
+        assert client.headers["x-thing"] == b"2"
+        content = client._get_content(path="/p/?q=1", to="websocket.connect")
+        assert [b"origin", b"http://a"] in content["headers"]  # pairs, as servers send
+        assert content["path"] == "/p/" and content["query_string"] == b"q=1"
+        assert client._get_content({"a": 1}, text={"j": 2})["text"] == '{"j": 2}'
         with pytest.raises(ValueError, match="set_cookie"):
             client.set_header("Cookie", "a=b")
 
@@ -244,7 +248,7 @@ class WSClientTests(ChannelTestCase):
         session.save()
         key = client.get_cookies()[settings.SESSION_COOKIE_NAME]
         assert client.session["k"] == "v"
-        assert [b"cookie", f"sessionid={key}".encode()] in client.headers
+        assert client.headers["cookie"] == f"sessionid={key}".encode()
         client.logout()
         assert client.get_cookies() == {}
 

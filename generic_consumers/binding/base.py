@@ -14,6 +14,7 @@ route) that checks ``has_permission`` and runs ``create`` / ``update`` / ``delet
 from __future__ import annotations
 
 import copy
+import inspect
 import logging
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
@@ -27,7 +28,15 @@ from django.db.models.base import ModelState
 from ..channel import Group
 from ..message import Message
 
-__all__ = ["CREATE", "DELETE", "UPDATE", "Binding", "BindingRegistry", "registry"]
+__all__ = [
+    "CREATE",
+    "DELETE",
+    "UPDATE",
+    "Binding",
+    "BindingConfigurationError",
+    "BindingRegistry",
+    "registry",
+]
 
 logger = logging.getLogger("generic_consumers")
 
@@ -35,6 +44,11 @@ CREATE = "create"
 UPDATE = "update"
 DELETE = "delete"
 ACTIONS = (CREATE, UPDATE, DELETE)
+
+
+class BindingConfigurationError(ImproperlyConfigured, ValueError):
+    """A binding declared wrongly; a ``ValueError`` too, as 1.x raised one."""
+
 
 # Where pre_save/pre_delete leave the groups that saw the object before the change.
 _BEFORE = "_generic_consumers_binding_groups"
@@ -112,8 +126,14 @@ class Binding:
     user: Any
     signal_kwargs: dict[str, Any] | None = None
 
+    # How this class's group_names is called, decided once when the class is made:
+    # 1.x's classmethod group_names(cls, instance), or 0.17's method
+    # group_names(self, instance, action).
+    _groups_take_action: ClassVar[bool] = False
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        cls._groups_take_action = _takes_action(cls)
         registry.declare(cls)
 
     # -- registration ----------------------------------------------------------------
@@ -171,7 +191,7 @@ class Binding:
         if isinstance(cls.model, str):
             cls.model = apps.get_model(cls.model)
         if cls.fields is None and cls.exclude is None:
-            raise ImproperlyConfigured(
+            raise BindingConfigurationError(
                 f"{cls.__qualname__} needs fields or exclude (fields = '__all__' "
                 "sends every field)."
             )
@@ -190,6 +210,8 @@ class Binding:
         cls, instance: Any, using: str | None = None, **kwargs: Any
     ) -> None:
         before: set[str] = set()
+        if cls._groups_take_action:
+            return  # 0.17 style: the groups of the action, no diff (post_save)
         if not instance._state.adding and instance.pk is not None:
             stored = _stored_view(instance)
             if stored is None:  # not loaded through the ORM: ask the database
@@ -207,6 +229,13 @@ class Binding:
         cls, instance: Any, using: str | None = None, **kwargs: Any
     ) -> None:
         _remember_stored(instance)
+        if cls._groups_take_action:
+            # 0.17: the action's groups get that action (create or update).
+            action = CREATE if kwargs.get("created") else UPDATE
+            groups = cls._groups_for(instance, action)
+            before = set() if action == CREATE else groups
+            cls.send_changes(instance, before, groups, using, kwargs)
+            return
         before = instance.__dict__.get(_BEFORE, {}).pop(cls, set())
         cls.send_changes(
             instance, before, set(cls.group_names(instance)), using, kwargs
@@ -216,7 +245,9 @@ class Binding:
     def pre_delete_receiver(
         cls, instance: Any, using: str | None = None, **kwargs: Any
     ) -> None:
-        instance.__dict__.setdefault(_BEFORE, {})[cls] = set(cls.group_names(instance))
+        instance.__dict__.setdefault(_BEFORE, {})[cls] = cls._groups_for(
+            instance, DELETE
+        )
 
     @classmethod
     def post_delete_receiver(
@@ -224,6 +255,12 @@ class Binding:
     ) -> None:
         before = instance.__dict__.get(_BEFORE, {}).pop(cls, set())
         cls.send_changes(instance, before, set(), using, kwargs)
+
+    @classmethod
+    def _groups_for(cls, instance: Any, action: str) -> set[str]:
+        if cls._groups_take_action:
+            return set(cls().group_names(instance, action))  # type: ignore[call-arg]
+        return set(cls.group_names(instance))
 
     @classmethod
     def send_changes(
@@ -380,3 +417,15 @@ def _stored_view(instance: Any) -> Any:
     view._state.adding = False
     view._state.db = instance._state.db
     return view
+
+
+def _takes_action(binding: type) -> bool:
+    """Whether ``binding.group_names`` is 0.17's ``(self, instance, action)``."""
+    static = inspect.getattr_static(binding, "group_names", None)
+    if static is None or isinstance(static, classmethod | staticmethod):
+        return False
+    try:
+        parameters = inspect.signature(static).parameters
+    except (TypeError, ValueError):
+        return False
+    return len(parameters) == 3

@@ -178,8 +178,14 @@ class WSClient(Client):
         return dict(self._cookies)
 
     @property
-    def headers(self) -> HeaderPairs:
-        """The connect headers as the runtime sees them: ``[name, value]`` bytes."""
+    def headers(self) -> dict[str, bytes]:
+        """The connect headers as 1.x gave them: ``{name: value}``, values bytes, with
+        a ``cookie`` entry holding :meth:`get_cookies` when there are any. (The
+        connect message itself carries them as ``[name, value]`` byte pairs, as
+        servers send them.)"""
+        return {name.decode("latin-1"): value for name, value in self._header_pairs()}
+
+    def _header_pairs(self) -> HeaderPairs:
         pairs = [list(pair) for pair in self._headers]
         if self._cookies:
             cookie = "; ".join(f"{k}={v}" for k, v in self._cookies.items())
@@ -272,13 +278,26 @@ class WSClient(Client):
     ) -> None:
         """Send a message shaped like the runtime's; ``text`` that is not a string is
         JSON-encoded, a query string in ``path`` goes to ``query_string``."""
+        content = self._get_content(content, text, path, to=to)
+        Channel(to, channel_layer=self.channel_layer).send(content, immediately=True)
+
+    def _get_content(
+        self,
+        content: dict[str, Any] | None = None,
+        text: Any = None,
+        path: str = "/",
+        *,
+        to: str = "websocket.receive",
+    ) -> dict[str, Any]:
+        """The message :meth:`send` would send to ``to`` (1.x's helper, same first
+        arguments), counting ``order`` as sending it would."""
         content = copy.deepcopy(content) if content else {}
         content.setdefault("reply_channel", self.reply_channel)
         path, _, query = path.partition("?")
         if to.startswith("websocket."):
             content.setdefault("path", path)
         if to == "websocket.connect":
-            content.setdefault("headers", self.headers)
+            content.setdefault("headers", self._header_pairs())
             content.setdefault("query_string", query.encode("latin-1"))
             content.setdefault("client", ["127.0.0.1", 50000])
             content.setdefault("server", ["testserver", 80])
@@ -304,7 +323,7 @@ class WSClient(Client):
             content["order"] = self.order
         elif to == "websocket.disconnect":
             content["order"] = self.order + 1
-        Channel(to, channel_layer=self.channel_layer).send(content, immediately=True)
+        return content
 
     def consume(
         self, channel: str, fail_on_none: bool = True, check_accept: bool = True
