@@ -205,7 +205,7 @@ def test_browser_bridge_reconnects_and_delivers_queued_sends(server, context):
     ]
     assert received["stats"] == [{"count": 2, "path": "/ws/"}]
     assert page.evaluate("bridge.queued") == 0
-    assert page.evaluate("bridge.socket !== firstSocket")
+    assert page.evaluate("bridge.socket === firstSocket")  # one object, as in 1.x
     events = page.evaluate("events")
     assert events[0] == "open"
     assert "open again" in events
@@ -225,3 +225,27 @@ def test_browser_bridge_close_stops_reconnecting(server, context):
     page.wait_for_timeout(1500)  # longer than the page's largest backoff
     assert page.evaluate("events") == ["open", "close"]
     assert page.evaluate("bridge.socket.readyState") == 3
+
+
+def test_browser_1x_socket_listeners_survive_a_reconnection(server, context):
+    # The 1.x README's idiom: send on bridge.socket's "open". After the server drops
+    # the connection, the listener must fire again (the 1.1.8 bridge did: 2 of 2).
+    page = context.new_page()
+    page.goto(server.url + "/legacy/")
+    wait_for(page, "echoes.length === 1")
+    page.evaluate("window.firstSocket = bridge.socket")
+    server.kill()
+    wait_for(page, 'socketEvents.includes("onclose")')
+    server.start()
+    wait_for(page, "echoes.length === 2")
+    assert page.evaluate("echoes") == [{"echo": {"joined": True}}] * 2
+    assert page.evaluate("bridge.socket === firstSocket")
+    assert page.evaluate("socketEvents.filter(e => e === 'message').length") == 2
+    # close() without keepClosed reconnects (1.x); with keepClosed it stays closed.
+    page.evaluate("bridge.socket.close(1000, '', {delay: 50})")
+    wait_for(page, "echoes.length === 3")
+    page.evaluate("bridge.socket.close(1000, '', {keepClosed: true})")
+    wait_for(page, "bridge.socket.readyState === 3")
+    page.wait_for_timeout(1500)  # longer than a reconnection would take
+    assert page.evaluate("echoes.length") == 3
+

@@ -19,5 +19,6 @@ def page(name):
 urlpatterns = [
     path("", page("classic.html")),
     path("module/", page("module.html")),
+    path("legacy/", page("legacy.html")),
     *staticfiles_urlpatterns(),
 ]

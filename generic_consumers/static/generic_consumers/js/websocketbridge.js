@@ -21,6 +21,93 @@
   };
 
   var EVENTS = ["open", "close", "reconnect", "error"];
+  var SOCKET_EVENTS = ["open", "message", "close", "error"];
+
+  /*
+   * bridge.socket: one object for the bridge's whole life, as 1.x's reconnecting
+   * socket was. Listeners added to it (addEventListener, or onopen/onmessage/onclose/
+   * onerror) are called for every native WebSocket the bridge opens, so a page that
+   * re-joins its rooms on "open" keeps doing so after each reconnection.
+   */
+  function ReconnectingSocket(bridge) {
+    this._bridge = bridge;
+    this._listeners = {};
+    for (var i = 0; i < SOCKET_EVENTS.length; i++) {
+      this._listeners[SOCKET_EVENTS[i]] = [];
+      this["on" + SOCKET_EVENTS[i]] = null;
+    }
+    this._binaryType = "blob";
+  }
+
+  ReconnectingSocket.prototype.addEventListener = function (type, listener) {
+    var list = this._listeners[type];
+    if (list && list.indexOf(listener) < 0) list.push(listener);
+  };
+
+  ReconnectingSocket.prototype.removeEventListener = function (type, listener) {
+    var list = this._listeners[type] || [];
+    var index = list.indexOf(listener);
+    if (index >= 0) list.splice(index, 1);
+  };
+
+  /** Send now when open; otherwise queued by the bridge (1.x threw instead). */
+  ReconnectingSocket.prototype.send = function (data) {
+    this._bridge._sendRaw(data);
+  };
+
+  /**
+   * As 1.x's reconnecting socket: close(code=1000, reason="", {keepClosed: false,
+   * fastClose: true, delay: 0}). Without keepClosed the bridge connects again, after
+   * `delay` ms when one is given.
+   */
+  ReconnectingSocket.prototype.close = function (code, reason, options) {
+    var opts = options || {};
+    if (opts.keepClosed) {
+      this._bridge.close(code, reason);
+      return;
+    }
+    this._bridge._restart(code || 1000, reason || "", opts.delay);
+  };
+
+  ReconnectingSocket.prototype._fire = function (type, event) {
+    var handler = this["on" + type];
+    var list = this._listeners[type].slice();
+    if (typeof handler === "function") list.unshift(handler);
+    for (var i = 0; i < list.length; i++) {
+      try {
+        list[i].call(this, event);
+      } catch (err) {
+        if (root.console) root.console.error("WebSocketBridge socket " + type + " listener failed:", err);
+      }
+    }
+  };
+
+  function proxy(name, fallback) {
+    Object.defineProperty(ReconnectingSocket.prototype, name, {
+      get: function () {
+        var native = this._bridge._native;
+        return native ? native[name] : fallback;
+      },
+    });
+  }
+  proxy("readyState", 3);
+  proxy("url", "");
+  proxy("protocol", "");
+  proxy("extensions", "");
+  proxy("bufferedAmount", 0);
+  Object.defineProperty(ReconnectingSocket.prototype, "binaryType", {
+    get: function () {
+      return this._binaryType;
+    },
+    set: function (value) {
+      this._binaryType = value;
+      if (this._bridge._native) this._bridge._native.binaryType = value;
+    },
+  });
+  ReconnectingSocket.CONNECTING = ReconnectingSocket.prototype.CONNECTING = 0;
+  ReconnectingSocket.OPEN = ReconnectingSocket.prototype.OPEN = 1;
+  ReconnectingSocket.CLOSING = ReconnectingSocket.prototype.CLOSING = 2;
+  ReconnectingSocket.CLOSED = ReconnectingSocket.prototype.CLOSED = 3;
 
   function resolveUrl(url) {
     var loc = root.location;
@@ -39,7 +126,8 @@
   function WebSocketBridge(options) {
     if (!(this instanceof WebSocketBridge)) return new WebSocketBridge(options);
     this.options = assign({}, DEFAULTS, options);
-    this.socket = null; // the current native WebSocket
+    this.socket = null; // a ReconnectingSocket once connect() ran (stable across retries)
+    this._native = null; // the current native WebSocket
     this.streams = {}; // stream name -> callback(payload, stream)
     this.default_cb = null; // callback(message, null) for frames without a stream
     this.url = null;
@@ -76,7 +164,8 @@
     this._stopped = false;
     this._attempt = 0;
     this._clearTimers();
-    if (this.socket) this._detach(this.socket, true);
+    if (!this.socket) this.socket = new ReconnectingSocket(this);
+    if (this._native) this._detach(this._native, true);
     this._open();
     return this;
   };
@@ -95,8 +184,11 @@
 
   /** Send obj as JSON now, or queue it until the socket is open. */
   WebSocketBridge.prototype.send = function (obj) {
-    var data = JSON.stringify(obj);
-    var socket = this.socket;
+    this._sendRaw(JSON.stringify(obj));
+  };
+
+  WebSocketBridge.prototype._sendRaw = function (data) {
+    var socket = this._native;
     if (socket && socket.readyState === 1 && this._queue.length === 0) {
       socket.send(data);
       return;
@@ -123,8 +215,8 @@
   WebSocketBridge.prototype.close = function (code, reason) {
     this._stopped = true;
     this._clearTimers();
-    if (this.socket && this.socket.readyState < 2) {
-      this.socket.close(code || 1000, reason || "");
+    if (this._native && this._native.readyState < 2) {
+      this._native.close(code || 1000, reason || "");
     }
   };
 
@@ -166,10 +258,20 @@
     }
   };
 
+  // bridge.socket.close() without keepClosed: drop this socket, connect again.
+  WebSocketBridge.prototype._restart = function (code, reason, delay) {
+    this._clearTimers();
+    var native = this._native;
+    if (native && native.readyState < 2) native.close(code, reason);
+    if (typeof delay === "number") this._nextDelay = delay;
+  };
+
   WebSocketBridge.prototype._open = function () {
     var bridge = this;
     var socket = new root.WebSocket(this.url, this.protocols);
-    this.socket = socket;
+    var facade = this.socket;
+    this._native = socket;
+    if (facade) socket.binaryType = facade.binaryType;
     this._openTimer = setTimeout(function () {
       if (socket.readyState === 0) socket.close(); // triggers close, then a retry
     }, this.options.connectionTimeout);
@@ -179,21 +281,29 @@
       bridge._opened = true;
       bridge._attempt = 0;
       bridge._flush();
+      if (facade) facade._fire("open", event);
       bridge._emit("open", event, { reconnected: reconnected });
       if (reconnected) bridge._emit("reconnect", event, {});
     };
     socket.onmessage = function (event) {
+      if (facade) facade._fire("message", event);
       bridge._dispatch(event.data);
     };
     socket.onerror = function (event) {
+      if (facade) facade._fire("error", event);
       bridge._emit("error", event, {});
     };
     socket.onclose = function (event) {
-      if (bridge.socket !== socket) return;
+      if (bridge._native !== socket) return;
+      if (facade) facade._fire("close", event);
       clearTimeout(bridge._openTimer);
       var retry = !bridge._stopped && bridge._attempt < bridge.options.maxRetries &&
         (!bridge.options.shouldReconnect || bridge.options.shouldReconnect(event));
       var delay = retry ? bridge._delay() : null;
+      if (retry && typeof bridge._nextDelay === "number") {
+        delay = bridge._nextDelay;
+        bridge._nextDelay = null;
+      }
       bridge._emit("close", event, { willReconnect: retry, delay: delay });
       if (retry) {
         bridge._attempt += 1;
@@ -216,7 +326,7 @@
   WebSocketBridge.prototype._flush = function () {
     var queue = this._queue;
     this._queue = [];
-    for (var i = 0; i < queue.length; i++) this.socket.send(queue[i]);
+    for (var i = 0; i < queue.length; i++) this._native.send(queue[i]);
   };
 
   WebSocketBridge.prototype._dispatch = function (data) {
@@ -248,6 +358,7 @@
   };
 
   WebSocketBridge.DEFAULTS = DEFAULTS;
+  WebSocketBridge.ReconnectingSocket = ReconnectingSocket;
 
   var namespace = root.channels || (root.channels = {});
   namespace.WebSocketBridge = WebSocketBridge;
