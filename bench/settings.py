@@ -34,8 +34,10 @@ if os.environ.get("BENCH_REDIS_URL"):
             },
         }
     }
-# Each application is built with its own routing (see bench/apps.py).
-GENERIC_CONSUMERS = {"ROUTING": None}
+# Each application is built with its own routing (see bench/apps.py). No bench app
+# uses the delay channel, and the harness builds many applications per process without
+# stopping their workers: a worker each on asgi.delay would only add Redis traffic.
+GENERIC_CONSUMERS = {"ROUTING": None, "DELAY_CHANNEL": False}
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 LOGGING = {
     "version": 1,

@@ -248,4 +248,3 @@ def test_browser_1x_socket_listeners_survive_a_reconnection(server, context):
     wait_for(page, "bridge.socket.readyState === 3")
     page.wait_for_timeout(1500)  # longer than a reconnection would take
     assert page.evaluate("echoes.length") == 3
-

@@ -59,11 +59,12 @@ class WebsocketSocket:
         self._held: list[dict[str, Any]] = []
         self._listener: asyncio.Task | None = None
         self._timeout: asyncio.TimerHandle | None = None
-        self._retries: deque[tuple[str, dict[str, Any], int]] = deque()
+        # Events waiting to be retried (ConsumeLater), oldest first; rarely any.
+        self._retries: list[tuple[str, dict[str, Any], int]] = []
         self._next: asyncio.Future | None = None
         # Group content for this socket from local group sends (in-memory layer),
         # drained by a task of its own, made on first use.
-        self._inbox: deque[dict[str, Any]] = deque()
+        self._inbox: deque[dict[str, Any]] | None = None
         self._drainer: asyncio.Task | None = None
         # The layer carrying this socket's reply channel and groups; None without one.
         self.layer: Layer | None = None
@@ -89,7 +90,9 @@ class WebsocketSocket:
             # channels say what is missing when used.
             self.reply_channel = "generic_consumers.local!" + get_random_string(12)
         sockets.add(self)
-        if self.layer is not None:
+        if self.layer is not None and not one_process(self.layer.raw):
+            # On the in-memory layer everything for this socket is delivered to it
+            # directly (see ``delivery``), so its reply channel needs no listener.
             self._listener = asyncio.ensure_future(self._listen())
         try:
             while True:
@@ -117,7 +120,7 @@ class WebsocketSocket:
         if self._retries:
             done, _ = await asyncio.wait({self._next}, timeout=RETRY_DELAY)
             if not done:
-                channel, content, n = self._retries.popleft()
+                channel, content, n = self._retries.pop(0)
                 return {"type": "retry", "channel": channel, "content": content, "n": n}
         event, self._next = await self._next, None
         return event
@@ -131,7 +134,7 @@ class WebsocketSocket:
         for task in (self._listener, self._next, self._drainer):
             if task is not None:
                 task.cancel()
-        self._inbox.clear()
+        self._inbox = None
         await self._leave_groups()
         await self.host.socket_closed(self)
 
@@ -303,13 +306,15 @@ class WebsocketSocket:
         """Queue group content; this socket's own task delivers it, in order."""
         if self.state is SocketState.CLOSED:
             return
+        if self._inbox is None:
+            self._inbox = deque()
         self._inbox.append(content)
         if self._drainer is None or self._drainer.done():
             self._drainer = asyncio.ensure_future(self._drain())
 
     async def _drain(self) -> None:
         inbox = self._inbox
-        while inbox:
+        while inbox:  # the same deque, filled by deliver_soon while this runs
             await self.deliver(inbox.popleft(), None)
 
     async def _listen(self) -> None:
