@@ -122,8 +122,8 @@ def interpreters(session: nox.Session) -> None:
     if required and os.environ.get("CI"):
         session.error(
             f"CI must test every supported Python; missing: {', '.join(required)}. "
-            "Install it (e.g. `pyenv install "
-            f"{required[0]}`) or put python{required[0]} on PATH."
+            f"Install each (e.g. `pyenv install {required[0]}`) or put "
+            f"python{required[0]} on PATH"
         )
     elif required:
         session.warn(
