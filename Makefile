@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 DEMO_PORT ?= 8000
 
-.PHONY: demo test lint docs bench clean
+.PHONY: demo test lint docs bench matrix clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -42,5 +42,17 @@ $(BENCH_STAMP): $(STAMP)
 bench: $(BENCH_STAMP)
 	$(PY) -m bench $(BENCH_ARGS)
 
+# Every other supported Python x Django pair, with nox (noxfile.py); `make test` runs the
+# default one. Its venvs are kept in .nox/ and reused.
+MATRIX_STAMP := $(VENV)/.matrix-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+$(MATRIX_STAMP): $(STAMP)
+	$(PY) -m pip install -q -e ".[test,redis,docs,server,matrix]"
+	rm -f $(VENV)/.matrix-*
+	touch $@
+
+matrix: $(MATRIX_STAMP)
+	$(VENV)/bin/nox $(NOX_ARGS)
+
 clean:
-	rm -rf $(VENV) docs/_build .pytest_cache .mypy_cache .ruff_cache .coverage
+	rm -rf $(VENV) .nox docs/_build .pytest_cache .mypy_cache .ruff_cache .coverage

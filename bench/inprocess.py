@@ -216,7 +216,7 @@ async def _fanout_part(
                     await spec.broadcast(group, text)
             try:
                 await asyncio.wait_for(asyncio.shield(done), FANOUT_LIMIT)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 raise AssertionError(
                     f"only {state['complete']} of {sizes.sockets} sockets got all "
                     f"{expected} messages within {FANOUT_LIMIT} s"

@@ -3,10 +3,10 @@ import logging
 
 import pytest
 from channels.layers import channel_layers as channels4_layers
-from django.db import connections
 
 from generic_consumers.runtime.registry import sockets as local_sockets
-from generic_consumers.runtime.threads import sync_threads
+
+from .thread_connections import close_thread_connections
 
 
 @pytest.fixture(autouse=True)
@@ -18,27 +18,13 @@ def fresh_layers():
     local_sockets.clear()
 
 
-def _forget_thread_connections():
-    for alias in connections:
-        try:
-            del connections[alias]
-        except AttributeError:  # never opened in this thread
-            pass
-
-
 @pytest.fixture(autouse=True)
 def fresh_thread_connections(request):
-    """After a database test, sync-consumer threads drop their DB connections.
-
-    An in-memory SQLite connection is never closed, and Django's per-message
-    close_old_connections() on a connection left open by a database test trips
-    pytest-django's blocker in the next test that runs sync consumers without the DB.
-    """
+    """After a database test, sync-consumer threads close their DB connections."""
     yield
     uses_db = {"db", "transactional_db"} & set(request.fixturenames)
     if uses_db or request.node.get_closest_marker("django_db"):
-        for thread in sync_threads._threads:
-            asyncio.run(sync_threads.run(thread, _forget_thread_connections))
+        close_thread_connections()
 
 
 @pytest.fixture

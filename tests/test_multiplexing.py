@@ -124,7 +124,7 @@ def test_multiplexer_encode_builds_a_stream_frame():
 
 
 def test_multiplexer_encode_json_uses_djangos_encoder():
-    when = datetime.datetime(2024, 5, 1, 12, 30, tzinfo=datetime.timezone.utc)
+    when = datetime.datetime(2024, 5, 1, 12, 30, tzinfo=datetime.UTC)
     key = uuid.UUID(int=7)
     text = WebsocketMultiplexer.encode_json(
         {"when": when, "price": decimal.Decimal("1.50"), "key": key}

@@ -79,7 +79,7 @@ async def recv_until(ws, predicate, timeout: float = 10.0):
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise asyncio.TimeoutError
+            raise TimeoutError
         frame = await recv(ws, remaining)
         if predicate(frame):
             return frame
@@ -190,7 +190,7 @@ async def test_redis_restart_keeps_sockets_and_memberships(cluster):
                 await recv_until(a, after, 3)
                 await recv_until(b, after, 3)
                 break
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 continue
         # The reply-channel listener survived: a direct send reaches the socket.
         await asyncio.to_thread(

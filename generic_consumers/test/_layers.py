@@ -40,7 +40,7 @@ def receive_envelope(raw: BaseChannelLayer, channel: str) -> dict[str, Any] | No
     async def receive() -> dict[str, Any] | None:
         try:
             return await asyncio.wait_for(raw.receive(channel), OTHER_LAYER_WAIT)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return None
 
     return async_to_sync(receive)()
