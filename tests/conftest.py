@@ -8,6 +8,10 @@ from django.db import connections
 from generic_consumers._envelope import local_sockets
 from generic_consumers._threads import sync_threads
 
+# Channels 1.x projects for tests/test_migrate.py: data, not tests (their tests.py
+# import 1.x names).
+collect_ignore = ["fixtures"]
+
 
 @pytest.fixture(autouse=True)
 def fresh_layers():
