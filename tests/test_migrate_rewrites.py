@@ -490,10 +490,11 @@ def test_templates_bridge_path(template, expected):
 
 def test_templates_only_under_templates_dirs(tmp_path):
     bridge = "<script src=\"{% static 'channels/js/websocketbridge.js' %}\">\n"
-    (tmp_path / "app" / "templates").mkdir(parents=True)
-    (tmp_path / "app" / "templates" / "page.html").write_text(bridge)
-    (tmp_path / "app" / "page.html").write_text(bridge)
-    assert [c.path for c in plan(tmp_path).changes] == ["app/templates/page.html"]
+    root = tmp_path / "templates" / "site"  # a "templates" above the project
+    (root / "app" / "templates").mkdir(parents=True)
+    (root / "app" / "templates" / "page.html").write_text(bridge)
+    (root / "app" / "page.html").write_text(bridge)
+    assert [c.path for c in plan(root).changes] == ["app/templates/page.html"]
 
 
 def test_project_skips_virtualenvs_vcs_and_node_modules(tmp_path):

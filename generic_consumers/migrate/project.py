@@ -71,7 +71,12 @@ def walk(root: Path) -> list[Path]:
         dirs[:] = sorted(
             d for d in dirs if d not in SKIP_DIRS and not d.startswith(".")
         )
-        found += [p for f in sorted(files) if _wanted(p := Path(directory, f))]
+        found += [
+            path
+            for f in sorted(files)
+            # Relative: a "templates" directory above the project does not count.
+            if _wanted((path := Path(directory, f)).relative_to(root))
+        ]
     return found
 
 
@@ -139,7 +144,7 @@ def plan(root: str | os.PathLike[str]) -> Report:
     for path, text in texts.items():
         if path.suffix == ".py":
             new[path], line_notes[path] = rewrite_python(text, asgi_module=asgi_module)
-        elif is_template(path):
+        elif is_template(path.relative_to(base)):
             new[path] = rewrite_template(text)
         else:
             new[path] = text
@@ -169,7 +174,7 @@ def plan(root: str | os.PathLike[str]) -> Report:
     for path, text in new.items():
         if _is_script(path):
             line_notes.setdefault(path, []).extend(script_notes(text))
-        elif is_template(path) or path.suffix in _JS_SUFFIXES:
+        elif is_template(path.relative_to(base)) or path.suffix in _JS_SUFFIXES:
             line_notes.setdefault(path, []).extend(
                 session_key_notes(text, session_key_in_query=session_key_in_query)
             )
