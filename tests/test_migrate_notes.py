@@ -183,6 +183,10 @@ NOTED = {
         "r = [route('http.request', view)]\n",
         "http.py:1: HTTP consumer route",
     ),
+    "http_dict.py": (
+        "r = {'http.request': 'app.views.consumer'}\n",
+        "http_dict.py:1: HTTP consumer route",
+    ),
     "handler.py": (
         "from channels.handler import AsgiHandler\n",
         "handler.py:1: HTTP consumers are gone",
@@ -225,6 +229,7 @@ def test_notes_1x_idioms(tmp_path, name):
         "router.check_default()  # migrate: ok\n",
         "from channels.layers import get_channel_layer\n",
         "SessionStore(session_key=key)\n",
+        "CONFIG = {'channel_capacity': {'http.request': 200}}\n",
     ],
 )
 def test_notes_not_for_1x_forms_or_other_code(tmp_path, source):

@@ -59,11 +59,8 @@ def python_notes(tree: ast.Module, *, session_key_in_query: bool) -> list[LineNo
             notes.append(LineNote(node.lineno, _CHECK_DEFAULT))
         elif isinstance(node, ast.Call):
             notes += _call_notes(node)
-        elif isinstance(node, ast.Dict):
-            if any(
-                const_str(k) in ("http.request", "http.disconnect") for k in node.keys
-            ):
-                notes.append(LineNote(node.lineno, _HTTP_ROUTE))
+        elif isinstance(node, ast.Dict) and _routes_http(node):
+            notes.append(LineNote(node.lineno, _HTTP_ROUTE))
         elif isinstance(node, ast.Constant) and isinstance(node.value, str):
             value = node.value
             if value == "channels.delay":
@@ -73,6 +70,15 @@ def python_notes(tree: ast.Module, *, session_key_in_query: bool) -> list[LineNo
             elif (note := backend_note(value)) is not None:
                 notes.append(LineNote(node.lineno, note))
     return notes
+
+
+def _routes_http(node: ast.Dict) -> bool:
+    """A 1.x dict routing with an HTTP channel (not a channel_capacity, say)."""
+    return any(
+        const_str(key) in ("http.request", "http.disconnect")
+        and not (isinstance(value, ast.Constant) and isinstance(value.value, int))
+        for key, value in zip(node.keys, node.values, strict=True)
+    )
 
 
 def _class_notes(node: ast.ClassDef) -> list[LineNote]:
