@@ -8,6 +8,10 @@ from generic_consumers.runtime.registry import sockets as local_sockets
 
 from .thread_connections import close_thread_connections
 
+# Channels 1.x projects for tests/test_migrate.py: data, not tests (their tests.py
+# import 1.x names).
+collect_ignore = ["fixtures"]
+
 
 @pytest.fixture(autouse=True)
 def fresh_layers():

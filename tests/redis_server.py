@@ -114,6 +114,63 @@ class RedisServer:
         return redis.Redis(host="127.0.0.1", port=self.port)
 
 
+class RedisSentinel:
+    """A ``redis-sentinel`` watching one master (for Sentinel layer configs)."""
+
+    def __init__(self, master_port: int, master_name: str, directory) -> None:
+        path = shutil.which("redis-sentinel")
+        if path is None:
+            message = f"redis-sentinel not found; {INSTALL_HINT}"
+            if os.environ.get("REQUIRE_REDIS") == "1":
+                pytest.fail(
+                    message + " (REQUIRE_REDIS=1 turns this skip into a failure)"
+                )
+            pytest.skip(message)
+        self.binary = path
+        self.port = free_port()
+        self.master_name = master_name
+        # Sentinel rewrites its configuration file, so it gets its own.
+        self.config = os.path.join(str(directory), f"sentinel-{self.port}.conf")
+        with open(self.config, "w") as file:
+            file.write(
+                f"port {self.port}\nbind 127.0.0.1\ndaemonize no\n"
+                f"sentinel monitor {master_name} 127.0.0.1 {master_port} 1\n"
+            )
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 15.0) -> RedisSentinel:
+        import redis
+
+        self.process = subprocess.Popen(
+            [self.binary, self.config],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        client = redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=0.5)
+        deadline = time.monotonic() + timeout
+        try:
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    raise RuntimeError(
+                        f"redis-sentinel exited with {self.process.returncode}"
+                    )
+                try:
+                    if client.sentinel_get_master_addr_by_name(self.master_name):
+                        return self
+                except redis.RedisError:
+                    pass
+                time.sleep(0.05)
+        finally:
+            client.close()
+        self.stop()
+        raise RuntimeError(f"redis-sentinel did not answer on port {self.port}")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            end_process(self.process)
+        self.process = None
+
+
 class DjangoCommand:
     """``python -m django <args>`` with the test settings, output kept in a file."""
 

@@ -76,8 +76,10 @@ class ServerProcess:
         app: str = "tests.asgi:application",
         port: int | None = None,
         env: dict[str, str] | None = None,
+        cwd: Path = ROOT,
     ):
         self.kind = kind
+        self.cwd = cwd
         self.app = app
         self.port = port or free_port()
         self.env = {
@@ -98,7 +100,7 @@ class ServerProcess:
         self.log = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
             server_command(self.kind, self.app, self.port),
-            cwd=ROOT,
+            cwd=self.cwd,
             env=self.env,
             stdout=self.log,
             stderr=subprocess.STDOUT,
