@@ -81,7 +81,6 @@ def fix_liveblog(project: Path) -> None:
 
 
 def fix_multichat(project: Path) -> None:
-    edit(project / "multichat/settings.py", '    "channels.delay",\n', "")
     edit(
         project / "chat/templates/chat/room.html",
         "?session_key={{ request.session.session_key }}",
@@ -97,11 +96,7 @@ def fix_multichat(project: Path) -> None:
 
 
 def fix_databinding(project: Path) -> None:
-    edit(
-        project / "values/bindings.py",
-        "    def group_names(self, instance, action):\n",
-        "    @classmethod\n    def group_names(cls, instance):\n",
-    )
+    pass  # its 0.17 group_names(self, instance, action) runs as it is
 
 
 PROJECTS: dict[str, tuple[str, list[str], Callable[[Path], None]]] = {
@@ -124,13 +119,14 @@ PROJECTS: dict[str, tuple[str, list[str], Callable[[Path], None]]] = {
             "runworkers'",
             "Procfile:3: rundelay is gone",
             "chat/templates/chat/room.html:10: ?session_key= in a URL",
-            "multichat/settings.py:17: 'channels.delay' is gone",
+            "multichat/settings.py:17: 'channels.delay' became "
+            "'generic_consumers.delay'",
         ],
         fix_multichat,
     ),
     "databinding": (
         "No module named 'channels.binding'",
-        ["values/bindings.py:13: group_names(self, instance, action) is the 0.17 form"],
+        [],
         fix_databinding,
     ),
 }
@@ -179,7 +175,8 @@ def test_migrate_fixture_project_end_to_end(tmp_path, name):
     again = migrate(project, "--apply")
     assert snapshot(project) == after_apply  # idempotent
     assert "rewrote" not in again.stdout and "created" not in again.stdout
-    assert migrate(project, "--check").returncode == 1  # the notes are still open
+    # Notes still open keep --check failing; a project with none is done.
+    assert migrate(project, "--check").returncode == (1 if expected_notes else 0)
 
     fix(project)
     check = migrate(project, "--check")

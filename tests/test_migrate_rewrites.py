@@ -50,6 +50,7 @@ CONSUMERS = """\
     from channels.exceptions import DenyConnection
     from channels.message import Message
     from channels.test import apply_routes
+    from channels.delay.models import DelayedMessage
 
 
     def lazy():
@@ -76,6 +77,7 @@ def test_imports_rewrite_every_1x_module():
         from generic_consumers.exceptions import DenyConnection
         from generic_consumers.message import Message
         from generic_consumers.test import apply_routes
+        from generic_consumers.delay.models import DelayedMessage
 
 
         def lazy():
@@ -399,6 +401,10 @@ def test_settings_connection_kwargs_and_dynamic_layers_need_a_human(tmp_path):
         (
             '["daphne", "channels", "generic_consumers"]',
             ["daphne", "channels", "generic_consumers"],
+        ),
+        (
+            '["channels", "channels.delay"]',
+            ["daphne", "channels", "generic_consumers", "generic_consumers.delay"],
         ),
     ],
 )

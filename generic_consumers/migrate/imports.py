@@ -89,6 +89,9 @@ _MODULES: dict[str, list[tuple[str, frozenset[str] | None]]] = {
     "channels.security.websockets": [("generic_consumers.security.websockets", ANY)],
     "channels.handler": [("generic_consumers.handler", frozenset({"AsgiRequest"}))],
     "channels.utils": [("generic_consumers.utils", frozenset({"name_that_thing"}))],
+    "channels.delay.models": [
+        ("generic_consumers.delay.models", frozenset({"DelayedMessage"}))
+    ],
 }
 # Names found at the same path in Channels 4: left alone in Channels 2+ files.
 _AMBIGUOUS = {
@@ -116,9 +119,9 @@ _HTTP = (
     "get_application(); move them to views"
 )
 _HUMAN_MODULES = {
-    "channels.delay": "channels.delay is gone: send {'channel': ..., 'delay': ms, "
-    "'content': {...}} to the 'asgi.delay' channel and generic_consumers' workers "
-    "deliver it; DelayedMessage has no equivalent",
+    "channels.delay": "channels.delay is now generic_consumers.delay: send "
+    "{'channel': ..., 'delay': ms, 'content': {...}} to the 'asgi.delay' channel and "
+    "generic_consumers' workers deliver it",
     "channels.handler": _HTTP,
     "channels.staticfiles": "StaticFilesConsumer is gone: serve static files with "
     "Django (runserver) or your web server",

@@ -17,12 +17,6 @@ __all__ = ["SILENCE", "python_notes", "script_notes", "session_key_notes"]
 
 SILENCE = "migrate: ok"
 
-_GROUP_NAMES = (
-    "group_names(self, instance, action) is the 0.17 form: write the 1.x one, "
-    "'@classmethod def group_names(cls, instance)' returning the groups that should "
-    "see the instance as it is now (create/update/delete follow from how the set "
-    "changed)"
-)
 _SLIGHT = (
     "slight ordering was removed in Channels 1.0 and is refused: drop it; a socket's "
     "messages always run one at a time, in order"
@@ -39,9 +33,9 @@ _SESSION_KEY = (
     "cookie: drop the parameter, or turn the setting on"
 )
 _DELAY_APP = (
-    "'channels.delay' is gone: remove it from INSTALLED_APPS; send "
-    "{'channel': ..., 'delay': ms, 'content': {...}} to the 'asgi.delay' channel and "
-    "generic_consumers' workers deliver it (no app, no table, no rundelay)"
+    "'channels.delay' is now 'generic_consumers.delay' (in INSTALLED_APPS, then run "
+    "'manage.py migrate'); requests to the 'asgi.delay' channel keep their 1.x form "
+    "and generic_consumers' workers deliver them (no rundelay)"
 )
 _HTTP_ROUTE = (
     "HTTP consumer route: HTTP is served by Django's own ASGI handler inside "
@@ -84,12 +78,7 @@ def _routes_http(node: ast.Dict) -> bool:
 def _class_notes(node: ast.ClassDef) -> list[LineNote]:
     notes: list[LineNote] = []
     for item in node.body:
-        if isinstance(item, ast.FunctionDef) and item.name == "group_names":
-            params = [a.arg for a in item.args.posonlyargs + item.args.args]
-            decorators = {getattr(d, "id", None) for d in item.decorator_list}
-            if len(params) >= 3 and "classmethod" not in decorators:
-                notes.append(LineNote(item.lineno, _GROUP_NAMES))
-        elif isinstance(item, ast.Assign) and any(
+        if isinstance(item, ast.Assign) and any(
             isinstance(t, ast.Name) and t.id == "slight_ordering" for t in item.targets
         ):
             if isinstance(item.value, ast.Constant) and item.value.value:

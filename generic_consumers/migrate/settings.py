@@ -109,7 +109,7 @@ def rewrite_settings(
         if _move_routing(tree, edits, source, alias, layers_statement, quote):
             edits.remove_element(key_node, value)
     if layers_statement is not None or _lists_channels(tree):
-        _rewrite_installed_apps(tree, edits)
+        notes += _rewrite_installed_apps(tree, edits)
     if layers_statement is not None and assigned(tree, "ASGI_APPLICATION") is None:
         if asgi_module is None:
             notes.append(
@@ -172,15 +172,27 @@ def _lists_channels(tree: ast.Module) -> bool:
     )
 
 
-def _rewrite_installed_apps(tree: ast.Module, edits: Edits) -> None:
+_DELAY_MOVED = (
+    "'channels.delay' became 'generic_consumers.delay': run 'manage.py migrate' to "
+    "create its table; generic_consumers' workers deliver 'asgi.delay' (no rundelay)"
+)
+
+
+def _rewrite_installed_apps(tree: ast.Module, edits: Edits) -> list[LineNote]:
     apps = assigned(tree, "INSTALLED_APPS")
     if apps is None or not isinstance(apps.value, ast.List | ast.Tuple):
-        return
+        return []
     elts = apps.value.elts
     values = [const_str(e) for e in elts]
     if not elts:
         edits.insert_into_empty(apps.value, '"daphne", "channels", "generic_consumers"')
-        return
+        return []
+    notes: list[LineNote] = []
+    for element, value in zip(elts, values, strict=True):
+        if value == "channels.delay" and isinstance(element, ast.Constant):
+            # The same database-backed delay as 1.x, with a model of the same name.
+            edits.replace_string(element, "generic_consumers.delay")
+            notes.append(LineNote(element.lineno, _DELAY_MOVED))
     quote = edits.quote_of(elts[0])
 
     def q(name: str) -> str:
@@ -196,6 +208,7 @@ def _rewrite_installed_apps(tree: ast.Module, edits: Edits) -> None:
         edits.insert_after(elts[-1], q("channels"), q("generic_consumers"))
     elif "generic_consumers" not in values:
         edits.insert_after(elts[values.index("channels")], q("generic_consumers"))
+    return notes
 
 
 _ROUTING_LEFT = (
