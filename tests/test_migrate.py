@@ -96,7 +96,12 @@ def fix_multichat(project: Path) -> None:
 
 
 def fix_databinding(project: Path) -> None:
-    pass  # its 0.17 group_names(self, instance, action) runs as it is
+    # The note offers both; this one keeps the 0.17 form, which runs as it is.
+    edit(
+        project / "values/bindings.py",
+        "    def group_names(self, instance, action):\n",
+        "    def group_names(self, instance, action):  # migrate: ok\n",
+    )
 
 
 PROJECTS: dict[str, tuple[str, list[str], Callable[[Path], None]]] = {
@@ -126,7 +131,7 @@ PROJECTS: dict[str, tuple[str, list[str], Callable[[Path], None]]] = {
     ),
     "databinding": (
         "No module named 'channels.binding'",
-        [],
+        ["values/bindings.py:13: group_names(self, instance, action) is the 0.17 form"],
         fix_databinding,
     ),
 }

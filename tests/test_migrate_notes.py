@@ -140,6 +140,11 @@ def test_notes_connect_method_of_a_routed_class(tmp_path):
 # -- other 1.x idioms -------------------------------------------------------------
 
 NOTED = {
+    "binding.py": (
+        "class B(WebsocketBinding):\n    def group_names(self, instance, action):\n"
+        "        return []\n",
+        "binding.py:2: group_names(self, instance, action) is the 0.17 form: it runs",
+    ),
     "slight.py": (
         "class C(WebsocketConsumer):\n    slight_ordering = True\n",
         "slight.py:2: slight ordering was removed in Channels 1.0",
@@ -221,8 +226,9 @@ def test_notes_1x_idioms(tmp_path, name):
     [
         "class B(WebsocketBinding):\n    @classmethod\n"
         "    def group_names(cls, instance):\n        return []\n",
-        # The 0.17 form runs too (generic_consumers.binding calls it with the action).
-        "class B(WebsocketBinding):\n    def group_names(self, instance, action):\n"
+        # A 0.17 form kept on purpose.
+        "class B(WebsocketBinding):\n"
+        "    def group_names(self, instance, action):  # migrate: ok\n"
         "        return []\n",
         "class C(WebsocketConsumer):\n    strict_ordering = True\n",
         "router.check_default()  # migrate: ok\n",

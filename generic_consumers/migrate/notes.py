@@ -17,6 +17,13 @@ __all__ = ["SILENCE", "python_notes", "script_notes", "session_key_notes"]
 
 SILENCE = "migrate: ok"
 
+_GROUP_NAMES = (
+    "group_names(self, instance, action) is the 0.17 form: it runs with 0.17's "
+    "behaviour (each save goes to the groups returned for its action); the current "
+    "1.x form, '@classmethod def group_names(cls, instance)', returns the groups that "
+    "should see the instance as it is now and sends create/update/delete as that set "
+    "changes. Port it, or keep it with '# migrate: ok'"
+)
 _SLIGHT = (
     "slight ordering was removed in Channels 1.0 and is refused: drop it; a socket's "
     "messages always run one at a time, in order"
@@ -78,7 +85,12 @@ def _routes_http(node: ast.Dict) -> bool:
 def _class_notes(node: ast.ClassDef) -> list[LineNote]:
     notes: list[LineNote] = []
     for item in node.body:
-        if isinstance(item, ast.Assign) and any(
+        if isinstance(item, ast.FunctionDef) and item.name == "group_names":
+            params = [a.arg for a in item.args.posonlyargs + item.args.args]
+            decorators = {getattr(d, "id", None) for d in item.decorator_list}
+            if len(params) >= 3 and "classmethod" not in decorators:
+                notes.append(LineNote(item.lineno, _GROUP_NAMES))
+        elif isinstance(item, ast.Assign) and any(
             isinstance(t, ast.Name) and t.id == "slight_ordering" for t in item.targets
         ):
             if isinstance(item.value, ast.Constant) and item.value.value:
