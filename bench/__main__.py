@@ -99,7 +99,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     raise_open_files()
-    from . import apps, inprocess, redisserver, report, servers
+    from . import apps, inprocess, joins, redisserver, report, servers
 
     wanted = {key for key in args.apps.split(",") if key}
     unknown = wanted - set(apps.APPS_BY_KEY)
@@ -152,15 +152,13 @@ def main(argv: list[str] | None = None) -> int:
     if "c" in parts:
         _log("(c) group fan-out")
         with redisserver.redis_server() as url:
-            rows += inprocess.fanout(
-                chosen(apps.FANOUT_APPS),
-                fanout_sizes,
-                [
-                    ("in-memory layer", contextlib.nullcontext),
-                    ("channels_redis", redisserver.layer_switch(url)),
-                ],
-                _log,
-            )
+            layers = [
+                ("in-memory layer", contextlib.nullcontext),
+                ("channels_redis", redisserver.layer_switch(url)),
+            ]
+            fanout_apps = chosen(apps.FANOUT_APPS)
+            rows += inprocess.fanout(fanout_apps, fanout_sizes, layers, _log)
+            rows += joins.joins(fanout_apps, fanout_sizes, layers, _log)
     # Parts in reading order, whatever order they ran in.
     rows.sort(key=lambda row: row.part)
     report.add_ratios(rows)

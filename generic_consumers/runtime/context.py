@@ -42,8 +42,11 @@ class Turn:
     # in the test's own thread with no loop.
     loop: asyncio.AbstractEventLoop | None = None
     pending: list[Pending] = field(default_factory=list)
-    # The last group-membership change this turn started; later ones and every send
-    # of the turn wait for it, so membership changes keep the order they were made in.
+    # Group-membership changes this turn made that must still reach the layer, and
+    # the task carrying out the last batch of them. Batches run one after the other
+    # (so changes keep the order they were made in) and every send of the turn waits
+    # for the last one.
+    queued_changes: list[tuple[Layer, str, str, bool]] = field(default_factory=list)
     last_change: asyncio.Future[None] | None = None
     # Whether the consumer sent anything onward to a named channel: a worker there
     # may still answer the socket (accept a pending handshake, for one).

@@ -21,7 +21,7 @@ from channels.exceptions import ChannelFull
 from . import envelope
 from .context import Turn, current_turn, run_sync
 from .host import Layer
-from .membership import change
+from .membership import change, change_many
 from .outage import is_transient, layer_call
 from .registry import one_process, sockets
 
@@ -81,20 +81,27 @@ async def change_membership(
     layer: Layer, group: str, channel: str, joined: bool
 ) -> None:
     """Add ``channel`` to ``group`` (``joined``) or discard it, now."""
+    if _change_in_place(layer, group, channel, joined):
+        return
     raw = layer.raw
-    socket = sockets.get(channel)
-    if socket is not None:
-        # The socket's own record changes first: the membership refresher must never
-        # re-add a group the socket is leaving, and a join that fails while the layer
-        # is down is still made good by the refresher once it is back.
-        (socket.groups.add if joined else socket.groups.discard)(group)
-        if one_process(raw):
-            (sockets.join if joined else sockets.leave)(group, socket)
-            return
     await change(raw, group, channel, joined)
-    if socket is None and "!" in channel:  # a reply channel of a socket elsewhere
-        notice = envelope.membership(group, joined)
-        await layer_call(lambda: raw.send(channel, notice), f"send to {channel!r}")
+    if sockets.get(channel) is None and "!" in channel:  # a socket elsewhere
+        await _notify(raw, group, channel, joined)
+
+
+def _change_in_place(layer: Layer, group: str, channel: str, joined: bool) -> bool:
+    """Record the change on a socket of this process; True if that was all of it."""
+    socket = sockets.get(channel)
+    if socket is None:
+        return False
+    # The socket's own record changes first: the membership refresher must never
+    # re-add a group the socket is leaving, and a join that fails while the layer is
+    # down is still made good by the refresher once it is back.
+    (socket.groups.add if joined else socket.groups.discard)(group)
+    if not one_process(layer.raw):
+        return False
+    (sockets.join if joined else sockets.leave)(group, socket)
+    return True
 
 
 # -- inside a turn --------------------------------------------------------------------
@@ -104,8 +111,9 @@ def start_change(turn: Turn, layer: Layer, group: str, channel: str, joined: boo
     """Start a membership change for a running turn without blocking its caller.
 
     Called from the loop (an async consumer, or a sync handler run on the loop) or
-    from the turn's worker thread. The change runs on the turn's loop after the turn's
-    previous change; :func:`settle` waits for the last one.
+    from the turn's worker thread. Changes the turn makes in a row (a socket joining
+    its ``connection_groups``) go to the layer together, after the turn's earlier
+    ones: one round trip on channels_redis. :func:`settle` waits for them.
     """
     loop = turn.loop
     if loop is None:  # the 1.x test client: no loop to hand it to, nothing to block
@@ -113,9 +121,14 @@ def start_change(turn: Turn, layer: Layer, group: str, channel: str, joined: boo
         return
 
     def begin() -> None:
-        turn.last_change = loop.create_task(
-            _after(turn.last_change, change_membership(layer, group, channel, joined))
-        )
+        if _change_in_place(layer, group, channel, joined):
+            # A socket of this process on a one-process layer: done already. (Those
+            # queued concern other channels, whose place never changes in a turn.)
+            return
+        turn.queued_changes.append((layer, group, channel, joined))
+        if len(turn.queued_changes) == 1:
+            previous = turn.last_change
+            turn.last_change = loop.create_task(_carry_out_changes(turn, previous))
 
     try:
         running = asyncio.get_running_loop()
@@ -129,13 +142,27 @@ def start_change(turn: Turn, layer: Layer, group: str, channel: str, joined: boo
         loop.call_soon_threadsafe(begin)
 
 
-async def _after(previous: asyncio.Future[None] | None, step: Any) -> None:
+async def _carry_out_changes(turn: Turn, previous: asyncio.Future | None) -> None:
     if previous is not None:
         await asyncio.gather(previous, return_exceptions=True)
-    try:
-        await step
-    except Exception:
-        logger.exception("A group membership change failed")
+    # Everything queued until now, this task included, goes in one batch.
+    batch, turn.queued_changes = turn.queued_changes, []
+    for layer in {id(item[0]): item[0] for item in batch}.values():
+        raw = layer.raw
+        changes = [(g, c, j) for (lay, g, c, j) in batch if lay is layer]
+        try:
+            await change_many(raw, changes)
+            for group, channel, joined in changes:
+                if sockets.get(channel) is None and "!" in channel:  # elsewhere
+                    await _notify(raw, group, channel, joined)
+        except Exception:
+            logger.exception("A group membership change failed")
+
+
+async def _notify(raw: Any, group: str, channel: str, joined: bool) -> None:
+    """Tell the process of a socket elsewhere that it joined or left ``group``."""
+    notice = envelope.membership(group, joined)
+    await layer_call(lambda: raw.send(channel, notice), f"send to {channel!r}")
 
 
 async def settle(turn: Turn | None = None) -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 import weakref
 from typing import TYPE_CHECKING, Any
 
@@ -67,14 +68,81 @@ async def change(
 
     Raises the last error when every attempt failed.
     """
+    method = raw.group_add if joined else raw.group_discard
+    await _retried(lambda: method(group, channel), retries)
+
+
+async def change_many(
+    raw: BaseChannelLayer, changes: list[tuple[str, str, bool]]
+) -> None:
+    """Several (group, channel, joined) changes, in order; raises the first error.
+
+    On channels_redis' ``RedisChannelLayer`` they go in one pipeline per shard, a
+    single round trip, bounded and retried like one change (ZADD, EXPIRE and ZREM
+    are idempotent, so a retried pipeline does no harm).
+    """
+    if len(changes) == 1:
+        await change(raw, *changes[0])
+        return
+    if _pipelines(raw):
+        await _retried(lambda: _pipeline(raw, changes))
+        return
+    # Elsewhere: pairs side by side, each pair's changes in order.
+    by_pair: dict[tuple[str, str], list[bool]] = {}
+    for group, channel, joined in changes:
+        by_pair.setdefault((group, channel), []).append(joined)
+
+    async def in_order(group: str, channel: str, steps: list[bool]) -> None:
+        for joined in steps:
+            await change(raw, group, channel, joined)
+
+    results = await asyncio.gather(
+        *(in_order(g, c, steps) for (g, c), steps in by_pair.items()),
+        return_exceptions=True,
+    )
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+
+
+def _pipelines(raw: Any) -> bool:
+    try:
+        from channels_redis.core import RedisChannelLayer
+    except ImportError:  # channels_redis is an optional extra
+        return False
+    # Exactly that class: a subclass may have changed how groups are stored.
+    return type(raw) is RedisChannelLayer
+
+
+async def _pipeline(raw: Any, changes: list[tuple[str, str, bool]]) -> None:
+    # The same keys and commands as RedisChannelLayer.group_add / group_discard.
+    shards: dict[int, list[tuple[str, str, bool]]] = {}
+    for group, channel, joined in changes:
+        raw.require_valid_group_name(group)  # they raise TypeError, as group_add
+        raw.require_valid_channel_name(channel)
+        shards.setdefault(raw.consistent_hash(group), []).append(
+            (group, channel, joined)
+        )
+    for index, items in shards.items():
+        pipe = raw.connection(index).pipeline(transaction=False)
+        for group, channel, joined in items:
+            key = raw._group_key(group)
+            if joined:
+                pipe.zadd(key, {channel: time.time()})
+                pipe.expire(key, raw.group_expiry)
+            else:
+                pipe.zrem(key, channel)
+        await pipe.execute()
+
+
+async def _retried(call: Any, retries: int | None = None) -> None:
     if retries is None:
         retries = get_settings()["MEMBERSHIP_RETRIES"]
-    method = raw.group_add if joined else raw.group_discard
     delay = RETRY_FIRST
     for attempt in range(retries + 1):
         try:
             async with _limit():
-                await method(group, channel)
+                await call()
         except Exception as exc:
             if attempt == retries or not is_transient(exc):
                 raise
