@@ -248,3 +248,30 @@ def test_browser_1x_socket_listeners_survive_a_reconnection(server, context):
     wait_for(page, "bridge.socket.readyState === 3")
     page.wait_for_timeout(1500)  # longer than a reconnection would take
     assert page.evaluate("echoes.length") == 3
+
+
+def test_browser_bridge_keeps_keepalive_pings_from_listeners(server, context):
+    page = context.new_page()
+    page.goto(server.url + "/keepalive/")
+    wait_for(page, "seen.pings.length >= 3")  # the server pings every 50 ms
+    page.evaluate('bridge.stream("echo").send({n: 1})')
+    wait_for(page, "seen.echo.length === 1")
+    wait_for(page, "seen.pings.length >= 5")  # pings go on after the echo
+    seen = page.evaluate("seen")
+    assert seen["echo"] == [{"echo": {"n": 1}}]
+    assert seen["other"] == []  # listen() never saw a ping
+    assert seen["socketMessages"] == ['{"stream":"echo","payload":{"echo":{"n":1}}}']
+    for ping in seen["pings"]:
+        assert page.evaluate("(p) => !isNaN(Date.parse(p))", ping), ping
+
+    # ignorePings: false hands them to the listeners like any frame (1.x behaviour).
+    page.evaluate(
+        """() => {
+        window.raw = [];
+        const plain = new channels.WebSocketBridge({ignorePings: false});
+        plain.listen((message) => raw.push(message));
+        plain.connect("/ws/ping/");
+    }"""
+    )
+    wait_for(page, "raw.length >= 2")
+    assert all(set(m) == {"ping"} for m in page.evaluate("raw"))

@@ -40,7 +40,15 @@ class Demultiplexer(WebsocketDemultiplexer):
     mapping = {"stats": "browser.stats"}
 
 
+class PingingDemultiplexer(WebsocketDemultiplexer):
+    """Pings every 50 ms: the bridge must keep the pings from its listeners."""
+
+    keepalive_interval = 0.05
+    consumers = {"echo": EchoStream}
+
+
 channel_routing = [
     route_class(Demultiplexer, path=r"^/ws/$"),
+    route_class(PingingDemultiplexer, path=r"^/ws/ping/$"),
     route("browser.stats", stats),
 ]

@@ -20,5 +20,6 @@ urlpatterns = [
     path("", page("classic.html")),
     path("module/", page("module.html")),
     path("legacy/", page("legacy.html")),
+    path("keepalive/", page("keepalive.html")),
     *staticfiles_urlpatterns(),
 ]

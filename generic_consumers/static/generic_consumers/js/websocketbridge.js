@@ -18,9 +18,23 @@
     maxRetries: Infinity, // reconnection attempts in a row before giving up
     maxQueuedMessages: 1000, // sends kept while disconnected; the oldest go first
     shouldReconnect: null, // function (closeEvent) -> bool; default: always
+    ignorePings: true, // keepalive pings ({"ping": ...}) go to "ping" listeners only
   };
 
-  var EVENTS = ["open", "close", "reconnect", "error"];
+  var EVENTS = ["open", "close", "reconnect", "error", "ping"];
+
+  // A server keepalive ping: a JSON object whose only key is "ping" (the default
+  // frame of the consumers' keepalive_interval). Cheap test first: most frames fail it.
+  function pingOf(data) {
+    if (typeof data !== "string" || data.lastIndexOf('{"ping"', 0) !== 0) return null;
+    try {
+      var frame = JSON.parse(data);
+      for (var key in frame) if (key !== "ping") return null;
+      return frame;
+    } catch (err) {
+      return null;
+    }
+  }
   var SOCKET_EVENTS = ["open", "message", "close", "error"];
 
   /*
@@ -220,7 +234,8 @@
     }
   };
 
-  /** Subscribe to "open", "close", "reconnect" or "error". */
+  /** Subscribe to "open", "close", "reconnect", "error" or "ping" (a keepalive ping,
+   * cb(event, {ping: value}); pings reach no other listener unless ignorePings is false). */
   WebSocketBridge.prototype.on = function (type, cb) {
     if (!this._listeners[type]) throw new Error("WebSocketBridge has no event " + JSON.stringify(type) + "; use one of " + EVENTS.join(", "));
     this._listeners[type].push(cb);
@@ -286,6 +301,14 @@
       if (reconnected) bridge._emit("reconnect", event, {});
     };
     socket.onmessage = function (event) {
+      if (bridge.options.ignorePings) {
+        var ping = pingOf(event.data);
+        if (ping) {
+          // Not a message: listeners written before keepalives existed never see it.
+          bridge._emit("ping", event, { ping: ping.ping });
+          return;
+        }
+      }
       if (facade) facade._fire("message", event);
       bridge._dispatch(event.data);
     };
