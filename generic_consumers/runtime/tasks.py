@@ -37,6 +37,7 @@ __all__ = [
     "start",
     "start_keepalive",
     "stop",
+    "stop_stream",
     "task_socket",
 ]
 
@@ -218,6 +219,13 @@ def stop(socket: TaskSocket, key: Key) -> None:
     if socket.tasks is not None:
         tasks = socket.tasks
         _on_loop(socket, lambda: tasks.stop(key))
+
+
+def stop_stream(socket: TaskSocket, stream: str) -> None:
+    """Cancel every task of ``stream`` (from the loop or a thread)."""
+    if socket.tasks is not None:
+        tasks = socket.tasks
+        _on_loop(socket, lambda: tasks.stop_stream(stream))
 
 
 def iso_now() -> str:

@@ -21,5 +21,6 @@ urlpatterns = [
     path("module/", page("module.html")),
     path("legacy/", page("legacy.html")),
     path("keepalive/", page("keepalive.html")),
+    path("streams/", page("streams.html")),
     *staticfiles_urlpatterns(),
 ]
