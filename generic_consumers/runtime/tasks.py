@@ -96,7 +96,8 @@ class SocketTasks:
 
     def start(self, key: Key, job: Job, owner: str) -> asyncio.Task[Any] | None:
         """Start ``job`` under ``key``, cancelling the task running under it."""
-        if self.closed:
+        if self.closed or self._socket.state is SocketState.CLOSED:
+            # Nothing it sent could reach the client any more.
             discard(job)
             logger.debug(
                 "Task %r of %s not started: socket %r is closed.",
@@ -208,7 +209,7 @@ def _registry(socket: TaskSocket) -> SocketTasks:
 def start(socket: TaskSocket, key: Key, job: Job, owner: str) -> Any:
     """Start a task for ``socket`` from its loop or from a thread; the Task when
     called on the loop, else None (it starts as soon as the loop runs)."""
-    if socket.state is SocketState.CLOSED and socket.tasks is None:
+    if socket.state is SocketState.CLOSED:
         discard(job)
         return None
     return _on_loop(socket, lambda: _registry(socket).start(key, job, owner))
