@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 DEMO_PORT ?= 8000
 
-.PHONY: demo test lint docs bench matrix clean
+.PHONY: demo test lint docs bench matrix clean js-types
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -55,4 +55,10 @@ matrix: $(MATRIX_STAMP)
 	$(VENV)/bin/nox $(NOX_ARGS)
 
 clean:
-	rm -rf $(VENV) .nox docs/_build .pytest_cache .mypy_cache .ruff_cache .coverage
+	rm -rf $(VENV) .nox .node docs/_build .pytest_cache .mypy_cache .ruff_cache .coverage
+
+# TypeScript 5 in .node/ for tests/test_js_types.py (type-checks websocketbridge.d.ts
+# and .d.mts); needs node and npm.
+js-types:
+	test -x .node/node_modules/.bin/tsc || npm install --prefix .node --no-save --no-audit --no-fund typescript@5
+	.node/node_modules/.bin/tsc -p tests/js

@@ -122,6 +122,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
             )
         )
     errors += _check_group_refresh(conf)
+    errors += _check_keepalive(conf["KEEPALIVE_INTERVAL"])
     if conf["CHANNEL_LAYER"] not in getattr(settings, "CHANNEL_LAYERS", {}):
         errors.append(
             checks.Warning(
@@ -165,3 +166,20 @@ def _check_group_refresh(conf: dict[str, Any]) -> list[checks.CheckMessage]:
             )
         ]
     return []
+
+
+def _check_keepalive(interval: Any) -> list[checks.CheckMessage]:
+    if interval is None or (
+        isinstance(interval, (int, float))
+        and not isinstance(interval, bool)
+        and interval >= 0
+    ):
+        return []
+    return [
+        checks.Error(
+            "GENERIC_CONSUMERS['KEEPALIVE_INTERVAL'] must be a non-negative number of "
+            f"seconds (0: no pings) or None, not {interval!r}.",
+            hint="For example 20 (seconds), below your proxies' idle timeout.",
+            id="generic_consumers.E005",
+        )
+    ]

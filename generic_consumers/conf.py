@@ -48,6 +48,9 @@ DEFAULTS: dict[str, Any] = {
     # Seconds a send or group send is retried while the layer fails (an outage, a
     # Sentinel failover), before it is given up with an error line.
     "LAYER_RETRY_SECONDS": 10.0,
+    # Seconds between keepalive pings of the WebSocket consumers that do not set
+    # keepalive_interval themselves; None: no pings.
+    "KEEPALIVE_INTERVAL": None,
 }
 
 _cache: dict[str, Any] | None = None

@@ -248,3 +248,78 @@ def test_browser_1x_socket_listeners_survive_a_reconnection(server, context):
     wait_for(page, "bridge.socket.readyState === 3")
     page.wait_for_timeout(1500)  # longer than a reconnection would take
     assert page.evaluate("echoes.length") == 3
+
+
+def test_browser_bridge_keeps_keepalive_pings_from_listeners(server, context):
+    page = context.new_page()
+    page.goto(server.url + "/keepalive/")
+    wait_for(page, "seen.pings.length >= 3")  # the server pings every 50 ms
+    page.evaluate('bridge.stream("echo").send({n: 1})')
+    wait_for(page, "seen.echo.length === 1")
+    wait_for(page, "seen.pings.length >= 5")  # pings go on after the echo
+    seen = page.evaluate("seen")
+    assert seen["echo"] == [{"echo": {"n": 1}}]
+    assert seen["other"] == []  # listen() never saw a ping
+    assert seen["socketMessages"] == ['{"stream":"echo","payload":{"echo":{"n":1}}}']
+    for ping in seen["pings"]:
+        assert page.evaluate("(p) => !isNaN(Date.parse(p))", ping), ping
+
+    # ignorePings: false hands them to the listeners like any frame (1.x behaviour).
+    page.evaluate(
+        """() => {
+        window.raw = [];
+        const plain = new channels.WebSocketBridge({ignorePings: false});
+        plain.listen((message) => raw.push(message));
+        plain.connect("/ws/ping/");
+    }"""
+    )
+    wait_for(page, "raw.length >= 2")
+    assert all(set(m) == {"ping"} for m in page.evaluate("raw"))
+
+
+def test_browser_es_module_stream_onclose_leaves_the_socket_open(server, context):
+    page = context.new_page()
+    page.goto(server.url + "/streams/")
+    wait_for(page, "window.bridge && bridge.socket && bridge.socket.readyState === 1")
+    assert page.evaluate("sameClass")  # default, named export and global: one class
+
+    page.evaluate('bridge.stream("closable").send({bye: true})')
+    wait_for(page, "seen.closes.length === 1")
+    page.evaluate('bridge.stream("closable").send({bye: 4001})')
+    wait_for(page, "seen.closes.length === 2")
+    # The other stream, and the closed one again, still work on the same socket.
+    page.evaluate('bridge.stream("echo").send({n: 1})')
+    page.evaluate('bridge.stream("closable").send({n: 2})')
+    wait_for(page, "seen.echo.length === 1 && seen.closable.length === 1")
+    seen = page.evaluate("seen")
+    assert seen["closes"] == [
+        {"stream": "closable", "code": 1000, "self": True},
+        {"stream": "closable", "code": 4001, "self": True},
+    ]
+    assert seen["closable"] == [
+        {"echo": {"n": 2}}
+    ]  # the close frames were not payloads
+    assert seen["echo"] == [{"echo": {"n": 1}}]
+    assert seen["events"] == ["open"]
+    assert page.evaluate("bridge.socket.readyState") == 1
+
+
+def test_browser_staticfiles_serve_the_module_and_its_type_declarations(
+    server, context
+):
+    page = context.new_page()
+    page.goto(server.url + "/streams/")
+    base = "/static/generic_consumers/js/"
+    for name, expected in [
+        ("websocketbridge.mjs", "export"),
+        ("websocketbridge.d.ts", "export declare class WebSocketBridge"),
+        ("websocketbridge.d.mts", "export default WebSocketBridge"),
+        ("package.json", '"types": "./websocketbridge.d.ts"'),
+    ]:
+        status, body = page.evaluate(
+            "async (url) => { const r = await fetch(url);"
+            " return [r.status, await r.text()]; }",
+            base + name,
+        )
+        assert status == 200, name
+        assert expected in body, name

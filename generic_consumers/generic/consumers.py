@@ -14,6 +14,7 @@ from ..exceptions import SendNotAvailableOnDemultiplexer, validate_close_code
 from ..message import Message
 from .base import AsyncBaseConsumer, BaseConsumer
 from .frames import JsonMixin, reply_channel, reply_content
+from .tasks import SocketTasksMixin
 
 __all__ = [
     "AsyncJsonWebsocketConsumer",
@@ -24,8 +25,9 @@ __all__ = [
 ]
 
 
-class WebsocketMixin:
-    """What both WebSocket consumer flavours share: routing, groups, the path."""
+class WebsocketMixin(SocketTasksMixin):
+    """What both WebSocket consumer flavours share: routing, groups, the path, and
+    the socket's tasks and keepalive."""
 
     method_mapping: ClassVar[dict[str, str]] = {
         "websocket.connect": "raw_connect",
@@ -133,6 +135,7 @@ class WebsocketConsumer(WebsocketMixin, BaseConsumer):
         return frozenset(safe)
 
     def raw_connect(self, message: Message, **kwargs: Any) -> None:
+        self._start_keepalive(message)
         self._join_groups(message, kwargs)
         self.connect(message, **kwargs)
 
@@ -222,6 +225,7 @@ class AsyncWebsocketConsumer(WebsocketMixin, AsyncBaseConsumer):
     handlers, awaited ``send`` / ``close`` / ``group_send``. Runs on the event loop."""
 
     async def raw_connect(self, message: Message, **kwargs: Any) -> None:
+        self._start_keepalive(message)
         self._join_groups(message, kwargs)
         await self.connect(message, **kwargs)
 

@@ -1,7 +1,9 @@
 """Replies on one stream of a multiplexed socket: ``WebsocketMultiplexer``, and the
 message and reply channel a stream consumer sees.
 
-A frame is ``{"stream": "<name>", "payload": {...}}`` in both directions.
+A frame is ``{"stream": "<name>", "payload": {...}}`` in both directions. The server
+closes one stream, and only that one, with ``{"stream": "<name>", "close": true}`` (or
+a close code instead of ``true``).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ..channel import Channel, Group
 from ..exceptions import validate_close_code
 from ..message import Message
+from ..runtime import tasks
 from .frames import UNDECODED, encode_json
 
 if TYPE_CHECKING:
@@ -34,6 +37,32 @@ class WebsocketMultiplexer:
         """Send ``payload`` to this socket, framed for this stream."""
         self.reply_channel.send(self.encode(self.stream, payload))
 
+    async def asend(self, payload: Any) -> None:
+        """Async twin of :meth:`send`."""
+        await self.reply_channel.asend(self.encode(self.stream, payload))
+
+    def close(self, code: Any = True) -> None:
+        """Close this stream only: the socket and its other streams stay open.
+
+        The client gets ``{"stream": stream, "close": code}`` (``true``, or the close
+        code given: 1000 or 3000-4999), which the WebSocketBridge hands to
+        ``bridge.stream(name).onclose``. The stream's background tasks are cancelled;
+        the stream stays routable, so a later frame from the client on it reaches its
+        consumer again.
+        """
+        self.reply_channel.send(self.encode_close(self.stream, code))
+        self._stop_tasks()
+
+    async def aclose(self, code: Any = True) -> None:
+        """Async twin of :meth:`close`."""
+        await self.reply_channel.asend(self.encode_close(self.stream, code))
+        self._stop_tasks()
+
+    def _stop_tasks(self) -> None:
+        socket = tasks.task_socket()
+        if socket is not None:
+            tasks.stop_stream(socket, self.stream)
+
     @classmethod
     def encode_json(cls, content: Any) -> str:
         """JSON with Django's encoder (dates, decimals, UUIDs); override to change."""
@@ -44,6 +73,16 @@ class WebsocketMultiplexer:
         """Reply content carrying ``payload`` on ``stream`` (a ``{"text": ...}``
         dict, ready for ``reply_channel.send`` or ``Group.send``)."""
         return {"text": cls.encode_json({"stream": stream, "payload": payload})}
+
+    @classmethod
+    def encode_close(cls, stream: str, code: Any = True) -> dict[str, Any]:
+        """Reply content that closes ``stream`` only (see :meth:`close`); for named
+        channel consumers (``mapping`` streams) and group sends."""
+        return {
+            "text": cls.encode_json(
+                {"stream": stream, "close": validate_close_code(code)}
+            )
+        }
 
     @classmethod
     def group_send(

@@ -26,6 +26,7 @@ from .outage import receive
 from .outcome import Outcome, consume, consumer_name
 from .registry import one_process, sockets
 from .replies import CLOSE_NORMAL, CLOSE_TOO_BIG, ReplyWriter, SocketState
+from .tasks import SocketTasks
 from .threads import sync_threads
 
 __all__ = ["WebsocketSocket"]
@@ -72,6 +73,8 @@ class WebsocketSocket:
         # Filled by the host: what every message of this socket shares (its reply
         # Channel), built once.
         self.shared: Any = None
+        # Background tasks and keepalive (runtime.tasks), made on first use.
+        self.tasks: SocketTasks | None = None
 
     @property
     def state(self) -> SocketState:
@@ -131,6 +134,8 @@ class WebsocketSocket:
         frame_warnings.forget(f"socket {self.reply_channel!r}")
         if self._timeout is not None:
             self._timeout.cancel()
+        if self.tasks is not None:
+            self.tasks.cancel_all()
         for task in (self._listener, self._next, self._drainer):
             if task is not None:
                 task.cancel()

@@ -40,7 +40,30 @@ class Demultiplexer(WebsocketDemultiplexer):
     mapping = {"stats": "browser.stats"}
 
 
+class ClosableStream(JsonWebsocketConsumer):
+    """Closes its own stream on {"bye": code}; the socket stays open."""
+
+    def receive(self, content, multiplexer=None, **kwargs):
+        if "bye" in content:
+            multiplexer.close(content["bye"])
+        else:
+            multiplexer.send({"echo": content})
+
+
+class StreamsDemultiplexer(WebsocketDemultiplexer):
+    consumers = {"closable": ClosableStream, "echo": EchoStream}
+
+
+class PingingDemultiplexer(WebsocketDemultiplexer):
+    """Pings every 50 ms: the bridge must keep the pings from its listeners."""
+
+    keepalive_interval = 0.05
+    consumers = {"echo": EchoStream}
+
+
 channel_routing = [
     route_class(Demultiplexer, path=r"^/ws/$"),
+    route_class(PingingDemultiplexer, path=r"^/ws/ping/$"),
+    route_class(StreamsDemultiplexer, path=r"^/ws/streams/$"),
     route("browser.stats", stats),
 ]

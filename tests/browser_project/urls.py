@@ -20,5 +20,7 @@ urlpatterns = [
     path("", page("classic.html")),
     path("module/", page("module.html")),
     path("legacy/", page("legacy.html")),
+    path("keepalive/", page("keepalive.html")),
+    path("streams/", page("streams.html")),
     *staticfiles_urlpatterns(),
 ]

@@ -4,8 +4,9 @@
  *
  * A classic script: <script src="{% static 'generic_consumers/js/websocketbridge.js' %}">
  * defines the global channels.WebSocketBridge. For ES modules import
- * websocketbridge.mjs, which loads this file and exports the same class.
- * No dependencies.
+ * websocketbridge.mjs, which loads this file and exports the same class. In CommonJS,
+ * require() returns {WebSocketBridge}. Types: websocketbridge.d.ts (this file, and the
+ * global) and websocketbridge.d.mts (the module). No dependencies.
  */
 (function (root) {
   "use strict";
@@ -18,9 +19,23 @@
     maxRetries: Infinity, // reconnection attempts in a row before giving up
     maxQueuedMessages: 1000, // sends kept while disconnected; the oldest go first
     shouldReconnect: null, // function (closeEvent) -> bool; default: always
+    ignorePings: true, // keepalive pings ({"ping": ...}) go to "ping" listeners only
   };
 
-  var EVENTS = ["open", "close", "reconnect", "error"];
+  var EVENTS = ["open", "close", "reconnect", "error", "ping"];
+
+  // A server keepalive ping: a JSON object whose only key is "ping" (the default
+  // frame of the consumers' keepalive_interval). Cheap test first: most frames fail it.
+  function pingOf(data) {
+    if (typeof data !== "string" || data.lastIndexOf('{"ping"', 0) !== 0) return null;
+    try {
+      var frame = JSON.parse(data);
+      for (var key in frame) if (key !== "ping") return null;
+      return frame;
+    } catch (err) {
+      return null;
+    }
+  }
   var SOCKET_EVENTS = ["open", "message", "close", "error"];
 
   /*
@@ -129,6 +144,7 @@
     this.socket = null; // a ReconnectingSocket once connect() ran (stable across retries)
     this._native = null; // the current native WebSocket
     this.streams = {}; // stream name -> callback(payload, stream)
+    this._handles = {}; // stream name -> its stream(name) handle
     this.default_cb = null; // callback(message, null) for frames without a stream
     this.url = null;
     this.protocols = undefined;
@@ -201,14 +217,25 @@
     }
   };
 
-  /** A handle that sends on one stream: bridge.stream("chat").send({...}). */
+  /**
+   * The handle of one stream, the same object for every call with that name:
+   * bridge.stream("chat").send({...}) sends on it; its onclose(event) runs when the
+   * server closes that stream alone ({"stream": "chat", "close": true or a code}),
+   * with event = {stream: "chat", code: 1000 or the code}. The socket stays open.
+   */
   WebSocketBridge.prototype.stream = function (name) {
-    var bridge = this;
-    return {
-      send: function (payload) {
-        bridge.send({ stream: name, payload: payload });
-      },
-    };
+    var handle = this._handles[name];
+    if (!handle) {
+      var bridge = this;
+      handle = this._handles[name] = {
+        name: name,
+        onclose: null,
+        send: function (payload) {
+          bridge.send({ stream: name, payload: payload });
+        },
+      };
+    }
+    return handle;
   };
 
   /** Close for good: no reconnection until connect() is called again. */
@@ -220,7 +247,8 @@
     }
   };
 
-  /** Subscribe to "open", "close", "reconnect" or "error". */
+  /** Subscribe to "open", "close", "reconnect", "error" or "ping" (a keepalive ping,
+   * cb(event, {ping: value}); pings reach no other listener unless ignorePings is false). */
   WebSocketBridge.prototype.on = function (type, cb) {
     if (!this._listeners[type]) throw new Error("WebSocketBridge has no event " + JSON.stringify(type) + "; use one of " + EVENTS.join(", "));
     this._listeners[type].push(cb);
@@ -286,6 +314,14 @@
       if (reconnected) bridge._emit("reconnect", event, {});
     };
     socket.onmessage = function (event) {
+      if (bridge.options.ignorePings) {
+        var ping = pingOf(event.data);
+        if (ping) {
+          // Not a message: listeners written before keepalives existed never see it.
+          bridge._emit("ping", event, { ping: ping.ping });
+          return;
+        }
+      }
       if (facade) facade._fire("message", event);
       bridge._dispatch(event.data);
     };
@@ -338,6 +374,19 @@
       return;
     }
     if (message !== null && typeof message === "object" && !Array.isArray(message) && "stream" in message) {
+      if ("close" in message && !("payload" in message)) {
+        // One stream closed by the server; the socket and the other streams go on.
+        var handle = this._handles[message.stream];
+        var code = message.close === true ? 1000 : message.close;
+        if (handle && typeof handle.onclose === "function") {
+          try {
+            handle.onclose.call(handle, { stream: message.stream, code: code });
+          } catch (err) {
+            if (root.console) root.console.error("WebSocketBridge stream onclose failed:", err);
+          }
+        }
+        return;
+      }
       var cb = this.streams[message.stream];
       if (cb) cb.call(this, message.payload, message.stream);
       // A stream nobody listens to is dropped, as in 1.x.
