@@ -1,9 +1,9 @@
 """The JS client as JS users consume it: its TypeScript declarations type-check (with
 ``tsc``), and Node loads it both as an ES module and through ``require``.
 
-``tsc`` comes from ``make js-types`` (TypeScript 5 installed into ``.node/``), from
-``$TSC`` or from PATH; without it the type check is skipped. Node tests are skipped
-without ``node``. The browser side is in tests/test_browser.py.
+``tsc`` comes from ``make js-tools`` (run by ``make test``: TypeScript 5 in
+``.node/``), from ``$TSC`` or from PATH; without it the type check is skipped. Node
+tests are skipped without ``node``. The browser side is in tests/test_browser.py.
 """
 
 import os
