@@ -3,7 +3,8 @@
 
 ``tsc`` comes from ``make js-tools`` (run by ``make test``: TypeScript 5 in
 ``.node/``), from ``$TSC`` or from PATH; without it the type check is skipped. Node
-tests are skipped without ``node``. The browser side is in tests/test_browser.py.
+tests are skipped without ``node``. With ``REQUIRE_NODE=1`` (as in CI) those skips are
+failures. The browser side is in tests/test_browser.py.
 """
 
 import os
@@ -37,14 +38,26 @@ def run(command: list[str]) -> subprocess.CompletedProcess:
 def test_declarations_type_check_and_catch_mistakes():
     tsc = find_tsc()
     if tsc is None:
-        pytest.skip("tsc not found: run 'make js-types' (needs node and npm)")
+        missing("tsc not found: run 'make js-types' (needs node and npm)")
     # tests/js/module_usage.mts also holds @ts-expect-error lines: declarations that
     # were too loose (anything typed `any`) would fail the check too.
     result = run([tsc, "-p", "tests/js"])
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-node = pytest.mark.skipif(shutil.which("node") is None, reason="node not installed")
+def missing(reason: str) -> None:
+    if os.environ.get("REQUIRE_NODE") == "1":
+        pytest.fail(reason + " (REQUIRE_NODE=1 turns this skip into a failure)")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def node_installed() -> None:
+    if shutil.which("node") is None:
+        missing("node not installed")
+
+
+node = pytest.mark.usefixtures("node_installed")
 
 
 @node
