@@ -317,7 +317,18 @@ class Wire:
             )
             return
         try:
-            await self._server_send(event)
+            try:
+                await self._server_send(event)
+            except OSError:
+                raise
+            except Exception:
+                code = event.get("code")
+                if kind != "websocket.close" or not _protocol_code(code):
+                    raise
+                assert isinstance(code, int)
+                # Daphne (autobahn) lets a server send only 1000 and 3000-4999: the
+                # protocol code goes out in the application range, 1008 as 4008.
+                await self._server_send({**event, "code": 4000 + code % 1000})
         except OSError as exc:
             # The client went away (see ReplyWriter._send): nothing more is written.
             self.closed = True
@@ -334,6 +345,12 @@ class Wire:
     async def _reject(self) -> None:
         if self.socket is not None:
             await self.socket.writer.reject()
+
+
+def _protocol_code(code: Any) -> bool:
+    """A close code of the protocol's own range (1001-2999), which some servers
+    refuse to send."""
+    return isinstance(code, int) and 1000 < code < 3000
 
 
 def _hint(exc: Exception) -> str:
