@@ -303,6 +303,24 @@ async def test_a_close_still_happens_when_a_middleware_raises_on_it(gc_log):
     assert "raised Boom on websocket.close" in gc_log.text
 
 
+async def test_a_failing_sync_middleware_drops_that_frame_only(gc_log):
+    def picky(handler):
+        def middleware(socket, event):
+            if event.get("text") == "boom":
+                raise ValueError("no booms")
+            handler(socket, event)
+
+        return middleware
+
+    with stack(picky):
+        c = await connected(app())
+        for text in ["a", "boom", "b"]:
+            await c.send_to(text_data=text)
+        assert [await c.receive_from(1) for _ in range(2)] == ["a", "b"]
+        await c.disconnect()
+    assert "raised ValueError on websocket.receive for path '/echo/'" in gc_log.text
+
+
 async def test_a_sync_middleware_calling_its_handler_late_is_an_error(gc_log):
     late = []
 

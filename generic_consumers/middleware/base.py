@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
-from ..runtime.frames import INBOUND
+from ..runtime.chain import INBOUND
 
 __all__ = ["Event", "FrameMiddleware", "Handler", "Socket"]
 

@@ -20,7 +20,8 @@ from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
-from ..runtime.frames import Chain, Wire
+from ..runtime.chain import Chain
+from ..runtime.frames import Wire
 
 __all__ = ["SocketStacks", "check_middleware", "entry_problem", "load_entry"]
 

@@ -1,11 +1,11 @@
-"""Frame middleware: the chain a socket's ASGI events pass through.
+"""Frame middleware: one socket's passage through a stack.
 
-A :class:`Chain` is one middleware stack, built once per application: each factory
-is called with the *handler* that leads to the next stage. A :class:`Wire` is one
-socket's passage through it. It stands between the ASGI server and the socket
-(:mod:`.socket`): the socket's ``receive`` and the reply writer's ``send`` are the
-wire's, so inbound events run through the stack outermost first before the socket
-sees them, and outbound events run through it innermost first before the server does.
+A :class:`~.chain.Chain` is one middleware stack, built once per application. A
+:class:`Wire` is one socket's passage through it. It stands between the ASGI server
+and the socket (:mod:`.socket`): the socket's ``receive`` and the reply writer's
+``send`` are the wire's, so inbound events run through the stack outermost first
+before the socket sees them, and outbound events run through it innermost first
+before the server does.
 
 Inbound events are pulled by the socket one at a time, so the stack sees them in
 order and one at a time, like the consumers. Outbound events pass while the reply
@@ -27,18 +27,17 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
+from .chain import INBOUND, Chain, Event
 from .logs import frame_warnings
 from .replies import SocketState
 
-__all__ = ["INBOUND", "Chain", "Wire", "is_async_middleware"]
+__all__ = ["Wire"]
 
 logger = logging.getLogger("generic_consumers")
 
 CONNECT = "websocket.connect"
 DISCONNECT = "websocket.disconnect"
-INBOUND = frozenset({CONNECT, "websocket.receive", DISCONNECT})
 
-Event = dict[str, Any]
 Receive = Callable[[], Awaitable[Event]]
 Send = Callable[[Event], Awaitable[None]]
 
@@ -52,74 +51,11 @@ class WiredSocket(Protocol):
     writer: Any  # its ReplyWriter: ``state``, ``reject()``
 
 
-def is_async_middleware(middleware: Any) -> bool:
-    """True for an ``async def`` middleware or an object with an async ``__call__``."""
-    return inspect.iscoroutinefunction(middleware) or inspect.iscoroutinefunction(
-        getattr(middleware, "__call__", None)  # noqa: B004 - objects with __call__
-    )
-
-
 def _name(thing: Any) -> str:
     kind = thing if inspect.isclass(thing) or inspect.isfunction(thing) else type(thing)
     module = getattr(kind, "__module__", "")
     qualname = getattr(kind, "__qualname__", repr(kind))
     return f"{module}.{qualname}" if module else qualname
-
-
-class _Link:
-    """The handler middleware ``index`` was built with: inbound events go on to the
-    next middleware inward, outbound events to the next one outward."""
-
-    __slots__ = ("collected", "index", "sync")
-
-    def __init__(self, index: int) -> None:
-        self.index = index
-        self.sync = False
-        # A sync middleware's handler collects what it passes on while the middleware
-        # runs; the wire carries those events on once it has returned.
-        self.collected: list[Event] | None = None
-
-    def __call__(self, socket: Wire, event: Event) -> Any:
-        if self.sync:
-            if self.collected is None:
-                raise RuntimeError(
-                    "A sync middleware called its handler after it returned; pass "
-                    "events on while it runs, or make the middleware async."
-                )
-            self.collected.append(event)
-            return None
-        if event.get("type") in INBOUND:
-            return socket._inward(self.index + 1, event)
-        return socket._outward(self.index - 1, event)
-
-
-class Chain:
-    """One middleware stack: ``(name, factory, options)`` entries, outermost first.
-
-    Each factory is called once, here, as ``factory(handler, **options)``, and returns
-    the middleware: a callable ``(socket, event)``, ``async def`` or plain.
-    """
-
-    def __init__(self, entries: list[tuple[str, Callable[..., Any], dict]]) -> None:
-        self.names: list[str] = []
-        self.middlewares: list[Callable[..., Any]] = []
-        self.links: list[_Link] = []
-        for index, (name, factory, options) in enumerate(entries):
-            link = _Link(index)
-            middleware = factory(link, **options)
-            if not callable(middleware):
-                raise TypeError(
-                    f"Middleware {name!r} returned {middleware!r}, which is not "
-                    "callable: a factory must return a callable (socket, event)."
-                )
-            link.sync = not is_async_middleware(middleware)
-            self.names.append(name)
-            self.middlewares.append(middleware)
-            self.links.append(link)
-        self.size = len(self.middlewares)
-
-    def __repr__(self) -> str:
-        return f"<Chain {self.names!r}>"
 
 
 class Wire:
@@ -144,6 +80,7 @@ class Wire:
         self._chosen = False
         self._inbox: deque[Event] = deque()
         self._passed: set[str] = set()  # kinds of inbound event that got through
+        self._collected: list[Event] | None = None  # see _Link.__call__
         self.socket: WiredSocket | None = None  # set once the socket is made
         self.consumer: Any = None
         self.state: dict[Any, Any] = {}
@@ -251,13 +188,12 @@ class Wire:
     async def _run_sync(self, chain: Chain, index: int, event: Event) -> None:
         # A sync middleware runs on the loop (it must not block); what it passed on
         # goes on, in order, once it has returned.
-        link = chain.links[index]
         collected: list[Event] = []
-        link.collected = collected
+        self._collected = collected
         try:
             chain.middlewares[index](self, event)
         finally:
-            link.collected = None
+            self._collected = None
         for passed in collected:
             if passed.get("type") in INBOUND:
                 await self._inward(index + 1, passed)
