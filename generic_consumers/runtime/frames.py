@@ -29,7 +29,7 @@ from typing import Any, Protocol
 
 from .chain import INBOUND, Chain, Event
 from .logs import frame_warnings
-from .replies import SocketState
+from .replies import SocketState, send_event
 
 __all__ = ["Wire"]
 
@@ -260,18 +260,8 @@ class Wire:
             )
             return
         try:
-            try:
-                await self._server_send(event)
-            except OSError:
-                raise
-            except Exception:
-                code = event.get("code")
-                if kind != "websocket.close" or not _protocol_code(code):
-                    raise
-                assert isinstance(code, int)
-                # Daphne (autobahn) lets a server send only 1000 and 3000-4999: the
-                # protocol code goes out in the application range, 1008 as 4008.
-                await self._server_send({**event, "code": 4000 + code % 1000})
+            # A protocol close code Daphne refuses goes out as 4000 + code there.
+            await send_event(self._server_send, event)
         except OSError as exc:
             # The client went away (see ReplyWriter._send): nothing more is written.
             self.closed = True
@@ -288,12 +278,6 @@ class Wire:
     async def _reject(self) -> None:
         if self.socket is not None:
             await self.socket.writer.reject()
-
-
-def _protocol_code(code: Any) -> bool:
-    """A close code of the protocol's own range (1001-2999), which some servers
-    refuse to send."""
-    return isinstance(code, int) and 1000 < code < 3000
 
 
 def _hint(exc: Exception) -> str:
