@@ -396,6 +396,10 @@ async def test_no_middleware_means_no_wire_at_all():
         application = app(route_class(Echo))
         stacks = SocketStacks()
         assert stacks.wire(application, application.router, None, None) is None
+        opted_out = app(Echo.as_route(attrs={"middleware": False}))
+        assert stacks.wire(opted_out, opted_out.router, None, None) is None
+        own_stack = app(Echo.as_route(attrs={"middleware": [REC]}))
+        assert stacks.wire(own_stack, own_stack.router, None, None) is not None
     with stack(REC):
         assert stacks.wire(application, application.router, None, None) is not None
 

@@ -176,9 +176,10 @@ class SocketStacks:
         cached = self._declared
         if cached is not None and cached[0] is router and cached[1] == count:
             return cached[2]
+        # Only a stack of its own counts: with nothing in the settings, a route that
+        # opts out (False, []) changes nothing and costs nothing.
         answer = any(
-            getattr(consumer, ATTRIBUTE, None) is not None
-            for consumer in routed_consumers(router)
+            getattr(consumer, ATTRIBUTE, None) for consumer in routed_consumers(router)
         )
         self._declared = (router, count, answer)
         return answer
