@@ -123,6 +123,10 @@ class NotCallable:
 not_a_factory = 42
 
 
+async def async_factory(handler):
+    return handler
+
+
 # -- consumers ---------------------------------------------------------------
 
 

@@ -43,6 +43,7 @@ def test_a_valid_stack_passes():
             "cannot be called as factory(handler, **{'speed': 5})",
         ),
         ("tests.middlewares.EVENTS", "which is not callable"),
+        ("tests.middlewares.async_factory", "is an async def factory"),
     ],
 )
 def test_a_bad_entry_is_an_error_naming_it(entry, says):

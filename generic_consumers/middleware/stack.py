@@ -73,6 +73,12 @@ def load_entry(entry: Any) -> Loaded:
         raise ImproperlyConfigured(
             f"Middleware {name!r} is {factory!r}, which is not callable: {SHAPE}."
         )
+    if inspect.iscoroutinefunction(factory):
+        raise ImproperlyConfigured(
+            f"Middleware {name!r} is an async def factory: the factory is called once, "
+            "at start-up, and returns the middleware; make the factory a plain def and "
+            "the middleware it returns async."
+        )
     try:
         inspect.signature(factory).bind(object(), **options)
     except TypeError as exc:
