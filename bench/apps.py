@@ -153,13 +153,28 @@ def _gc(routing: list) -> RoutingApplication:
     return RoutingApplication(routing)
 
 
-def _gc_async() -> Any:
+def passthrough(handler: Any) -> Any:
+    """The least a frame middleware can be: every event passed on unchanged."""
+
+    async def middleware(socket: Any, event: dict[str, Any]) -> None:
+        await handler(socket, event)
+
+    return middleware
+
+
+def _gc_async(middleware: list | None = None) -> Any:
     base = GCAsyncJson
 
     class GCAsyncEcho(base):  # type: ignore[misc,valid-type]
         async def receive(self, content, **kwargs):
             await self.send(content)
 
+    if middleware is not None:
+        # Its own stack (per route): the settings' MIDDLEWARE stays empty, so every
+        # other row runs with no middleware at all.
+        return _gc(
+            [GCAsyncEcho.as_route(attrs={"middleware": middleware}, path=rf"^{PATH}$")]
+        )
     return _gc([route_class(GCAsyncEcho, path=rf"^{PATH}$")])
 
 
@@ -254,6 +269,13 @@ APPS: list[AppSpec] = [
         "ours AsyncJsonWebsocketConsumer",
         "ours",
         _gc_async,
+        reference="c4-async",
+    ),
+    AppSpec(
+        "gc-async-mw",
+        "ours AsyncJsonWebsocketConsumer + 1 pass-through middleware",
+        "ours",
+        lambda: _gc_async([passthrough]),
         reference="c4-async",
     ),
     AppSpec(

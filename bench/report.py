@@ -129,7 +129,36 @@ def markdown(rows: list[Row], meta: dict[str, Any]) -> str:
             out += [
                 f"[{i}] {' '.join(note.split())}  " for i, note in enumerate(notes, 1)
             ]
+    extra = costs(rows)
+    if extra:
+        out += ["", "## What one addition costs (difference of two rows)", "", *extra]
     return "\n".join(out) + "\n"
+
+
+# Rows that add one thing to another row: the difference is that thing's cost.
+COSTS = {"gc-async-mw": ("gc-async", "one pass-through frame middleware")}
+LATENCIES = {"rt/s", "p50", "p99"}
+
+
+def costs(rows: list[Row]) -> list[str]:
+    """Lines saying what each row of ``COSTS`` adds, per figure of the same run (a
+    round trip is one inbound and one outbound event through the middleware)."""
+    index = {(r.part, r.scenario, r.metric, r.app): r for r in rows}
+    lines = []
+    for row in rows:
+        # Times, CPU and memory add up; latency percentiles and rates do not.
+        if row.app not in COSTS or row.value is None or row.metric in LATENCIES:
+            continue
+        base_key, what = COSTS[row.app]
+        base = index.get((row.part, row.scenario, row.metric, base_key))
+        if base is None or base.value is None:
+            continue
+        lines.append(
+            f"- ({row.part}) {row.scenario}, {row.metric}: {what} adds "
+            f"{_number(row.value - base.value)} {row.unit} "
+            f"({_number(row.value)} vs {_number(base.value)})"
+        )
+    return lines
 
 
 def write_json(path: Path, rows: list[Row], meta: dict[str, Any]) -> None:

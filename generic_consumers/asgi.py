@@ -14,6 +14,7 @@ from .delay import DELAY_CHANNEL
 from .delay.worker import DelayWorker, in_database
 from .layers import ChannelLayerWrapper, channel_layers
 from .message import Message
+from .middleware.stack import SocketStacks
 from .routing import Router, router_for
 from .runtime.host import Match
 from .runtime.membership import start_refresher, stop_refresher
@@ -42,6 +43,7 @@ class RoutingApplication:
         self._layer_alias = layer
         self._router: Router | None = None
         self._delay: DelayWorker | None = None
+        self._stacks = SocketStacks()  # GENERIC_CONSUMERS["MIDDLEWARE"] and routes'
         self._workers: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, list[asyncio.Task]
         ] = weakref.WeakKeyDictionary()
@@ -72,7 +74,15 @@ class RoutingApplication:
         kind = scope["type"]
         if kind == "websocket":
             self.start_workers()
-            await WebsocketSocket(self, scope, receive, send).run()
+            # Frame middleware, if any applies, stands between the server and the
+            # socket (see generic_consumers.middleware).
+            wire = self._stacks.wire(self, self.router, receive, send)
+            if wire is not None:
+                receive, send = wire.receive, wire.send
+            socket = WebsocketSocket(self, scope, receive, send)
+            if wire is not None:
+                wire.socket = socket
+            await socket.run()
         elif kind == "channel":
             self.start_workers()
             await serve_channel_scope(self, scope, receive)

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core import checks
 
 from .conf import DEFAULTS, get_settings
+from .middleware.stack import check_middleware, routed_consumers
 
 # Seconds Daphne (autobahn's openHandshakeTimeout) gives a handshake to be answered.
 DAPHNE_HANDSHAKE_TIMEOUT = 5
@@ -33,6 +34,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
             )
         )
     conf = get_settings()
+    consumers: list[Any] = []  # the routed ones, whose middleware is checked too
     routing = conf["ROUTING"]
     if routing is None:
         errors.append(
@@ -47,7 +49,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
         from .routing import Router
 
         try:
-            Router(routing)
+            router = Router(routing)
         except Exception as exc:
             errors.append(
                 checks.Error(
@@ -56,6 +58,9 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
                     id="generic_consumers.E004",
                 )
             )
+        else:
+            consumers = routed_consumers(router)
+    errors += check_middleware(conf, consumers)
     for key, kind in (
         ("CONNECT_TIMEOUT", (int, float)),
         ("MESSAGE_RETRIES", int),

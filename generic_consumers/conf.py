@@ -34,6 +34,9 @@ DEFAULTS: dict[str, Any] = {
     "REQUIRE_ORIGIN": False,
     # Honour ?session_key= on the handshake (1.x did; keys in URLs leak into logs).
     "SESSION_KEY_IN_QUERY": False,
+    # Frame middleware every socket passes through, outermost first: dotted paths
+    # (or (path, {options}) pairs); see generic_consumers.middleware.
+    "MIDDLEWARE": [],
     # Largest inbound frame in bytes (text is measured UTF-8 encoded); None: no cap.
     "MAX_FRAME_SIZE": 1024 * 1024,
     # Seconds between re-adds of every live socket's group memberships (survives the

@@ -53,6 +53,13 @@ PROMISED = {
     ],
     "generic_consumers.binding": ["Binding"],
     "generic_consumers.utils": ["name_that_thing"],
+    "generic_consumers.middleware": [
+        "FrameMiddleware",
+        "Socket",
+        "FrameLogMiddleware",
+        "RateLimitMiddleware",
+        "MessageSizeMiddleware",
+    ],
     "generic_consumers.handler": ["AsgiRequest"],
     "generic_consumers.delay": ["DELAY_CHANNEL"],
     "generic_consumers.binding.websockets": [

@@ -18,13 +18,42 @@ from typing import Any
 from ..exceptions import validate_close_code
 from .logs import shorten
 
-__all__ = ["CLOSE_NORMAL", "CLOSE_TOO_BIG", "REPLY_KEYS", "ReplyWriter", "SocketState"]
+__all__ = [
+    "CLOSE_NORMAL",
+    "CLOSE_TOO_BIG",
+    "REPLY_KEYS",
+    "ReplyWriter",
+    "SocketState",
+    "send_event",
+]
 
 logger = logging.getLogger("generic_consumers")
 
 CLOSE_NORMAL = 1000
 CLOSE_TOO_BIG = 1009
 REPLY_KEYS = frozenset({"accept", "text", "bytes", "close", "subprotocol"})
+
+
+async def send_event(
+    send: Callable[[dict[str, Any]], Awaitable[None]], event: dict[str, Any]
+) -> None:
+    """``await send(event)``; a close with a protocol code (1001-2999) that the server
+    refuses goes out as 4000 + the code's last three digits (1009 as 4009).
+
+    Daphne (autobahn) lets a server send only 1000 and 3000-4999, and raises for the
+    rest; Uvicorn sends them as they are.
+    """
+    try:
+        await send(event)
+    except OSError:
+        raise
+    except Exception:
+        code = event.get("code")
+        if event.get("type") != "websocket.close" or not (
+            isinstance(code, int) and 1000 < code < 3000
+        ):
+            raise
+        await send({**event, "code": 4000 + code % 1000})
 
 
 class SocketState(enum.Enum):
@@ -133,7 +162,7 @@ class ReplyWriter:
 
     async def _send(self, event: dict[str, Any]) -> None:
         try:
-            await self._server_send(event)
+            await send_event(self._server_send, event)
         except OSError as exc:
             # ASGI servers raise an OSError (uvicorn: ClientDisconnected) for a send on
             # a connection the client already closed. A client going away is normal:

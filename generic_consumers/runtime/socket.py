@@ -156,8 +156,13 @@ class WebsocketSocket:
     # -- inbound -----------------------------------------------------------------------
 
     async def _on_connect(self) -> None:
+        self._connecting = True
+        await self._dispatch(CONNECT, self.connect_content(), 0)
+
+    def connect_content(self) -> dict[str, Any]:
+        """The content of this socket's ``websocket.connect`` message."""
         scope = self.scope
-        content = {
+        return {
             "reply_channel": self.reply_channel,
             "path": self.path,
             "headers": [list(pair) for pair in scope.get("headers", ())],
@@ -167,8 +172,6 @@ class WebsocketSocket:
             "subprotocols": list(scope.get("subprotocols", ())),
             "order": 0,
         }
-        self._connecting = True
-        await self._dispatch(CONNECT, content, 0)
 
     async def _on_receive(self, event: dict[str, Any]) -> None:
         self.order += 1
