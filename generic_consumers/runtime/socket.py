@@ -17,15 +17,16 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.crypto import get_random_string
 
-from . import envelope
+from . import envelope, inbound
 from .context import Turn
 from .host import Host, Layer
+from .inbound import CONNECT, DISCONNECT, RECEIVE
 from .logs import frame_warnings
 from .membership import discard_all
 from .outage import receive
 from .outcome import Outcome, consume, consumer_name
 from .registry import one_process, sockets
-from .replies import CLOSE_NORMAL, CLOSE_TOO_BIG, ReplyWriter, SocketState
+from .replies import CLOSE_TOO_BIG, ReplyWriter, SocketState
 from .tasks import SocketTasks
 from .threads import sync_threads
 
@@ -34,12 +35,6 @@ __all__ = ["WebsocketSocket"]
 logger = logging.getLogger("generic_consumers")
 
 RETRY_DELAY = 0.05  # seconds a ConsumeLater'd event waits for newer events
-CONNECT = "websocket.connect"
-RECEIVE = "websocket.receive"
-DISCONNECT = "websocket.disconnect"
-# Paths whose unrouted disconnects were already reported (once each, at INFO: many
-# apps route no disconnect consumer, and that is fine).
-_quiet_disconnects: set[str] = set()
 
 
 class WebsocketSocket:
@@ -161,38 +156,14 @@ class WebsocketSocket:
 
     def connect_content(self) -> dict[str, Any]:
         """The content of this socket's ``websocket.connect`` message."""
-        scope = self.scope
-        return {
-            "reply_channel": self.reply_channel,
-            "path": self.path,
-            "headers": [list(pair) for pair in scope.get("headers", ())],
-            "query_string": scope.get("query_string", b""),
-            "client": list(scope["client"]) if scope.get("client") else None,
-            "server": list(scope["server"]) if scope.get("server") else None,
-            "subprotocols": list(scope.get("subprotocols", ())),
-            "order": 0,
-        }
+        return inbound.connect_content(self)
 
     async def _on_receive(self, event: dict[str, Any]) -> None:
         self.order += 1
-        content: dict[str, Any] = {
-            "reply_channel": self.reply_channel,
-            "path": self.path,
-            "order": self.order,
-        }
-        text = event.get("text")
-        if text is not None:
-            content["text"] = text
-            # n characters are at most 4n bytes of UTF-8: encode (to measure exactly)
-            # only when the frame could be over the cap.
-            size = len(text)
-            if size * 4 > (limit := self._settings["MAX_FRAME_SIZE"] or size * 4):
-                size = len(text.encode())
-        else:
-            content["bytes"] = data = event.get("bytes") or b""
-            size = len(data)
-            limit = self._settings["MAX_FRAME_SIZE"] or size
-        if size > limit:
+        content = inbound.receive_content(self, event)
+        limit = self._settings["MAX_FRAME_SIZE"]
+        size = inbound.oversized(content, limit)
+        if size is not None:
             logger.warning(
                 "Closing socket on %r: inbound frame of %d bytes exceeds "
                 "GENERIC_CONSUMERS['MAX_FRAME_SIZE'] (%d).",
@@ -206,13 +177,7 @@ class WebsocketSocket:
 
     async def _on_disconnect(self, event: dict[str, Any]) -> None:
         self.writer.gone()
-        content = {
-            "reply_channel": self.reply_channel,
-            "path": self.path,
-            "code": event.get("code", CLOSE_NORMAL),
-            "order": self.order + 1,
-        }
-        await self._dispatch(DISCONNECT, content, 0)
+        await self._dispatch(DISCONNECT, inbound.disconnect_content(self, event), 0)
 
     async def _dispatch(self, channel: str, content: dict[str, Any], tries: int):
         """Route one event and act on its outcome."""
@@ -244,30 +209,10 @@ class WebsocketSocket:
             await self.writer.apply({"close": True})
 
     async def _unrouted(self, channel: str) -> None:
+        inbound.report_unrouted(self, channel)
         if channel == CONNECT:
-            logger.warning(
-                "No route matched 'websocket.connect' for path %r; rejecting the "
-                "handshake. Add a route for it to GENERIC_CONSUMERS['ROUTING'].",
-                self.path,
-            )
             self._connecting = False
             await self.writer.reject()
-        elif channel == DISCONNECT:
-            if self.path not in _quiet_disconnects:
-                _quiet_disconnects.add(self.path)
-                logger.info(
-                    "No route for 'websocket.disconnect' on path %r (reported once).",
-                    self.path,
-                )
-        else:
-            frame_warnings.log(
-                logger,
-                logging.WARNING,
-                f"socket {self.reply_channel!r}",
-                "No route matched %r for path %r; message dropped.",
-                channel,
-                self.path,
-            )
 
     async def _connected(self, outcome: Outcome, consumer: Any, forwarded: bool):
         """The connect consumer is done for good: settle the handshake."""
