@@ -246,3 +246,27 @@ def test_check_refuses_named_channels_that_could_run_twice(backend, value, expec
     if expected == ["generic_consumers.E010"]:
         assert isinstance(errors[0], checks.Error)
         assert "'auto'" in (errors[0].hint or "")
+
+
+@pytest.mark.redis
+async def test_close_leaves_the_group_unless_holding_a_message(redis_server):
+    redis_server.client().flushall()
+    client = redis_server.client()
+
+    def readers() -> set[str]:
+        found = client.xinfo_consumers("asgi:stream:leave", GROUP)
+        return {c["name"].decode() for c in found}
+
+    done = StreamQueue([redis_server.url], redeliver_after=30)
+    holding = StreamQueue([redis_server.url], redeliver_after=30)
+    await done.send("leave", envelope(1))
+    first = await done.poll("leave")
+    assert first is not None
+    await done.ack(first)
+    await done.send("leave", envelope(2))
+    assert await holding.poll("leave") is not None  # never acknowledged
+    assert readers() == {done.consumer, holding.consumer}
+    await done.close()
+    await holding.close()
+    # The one holding a message stays, so that the message can still be claimed.
+    assert readers() == {holding.consumer}

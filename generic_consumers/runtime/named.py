@@ -15,6 +15,7 @@ serves both, and ``GENERIC_CONSUMERS["REDELIVER_AFTER"]`` picks what a crash can
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 import weakref
 from typing import TYPE_CHECKING, Any
@@ -63,7 +64,11 @@ def layer_kind(backend: Any) -> str:
             backend = import_string(backend)
         except ImportError:
             return "other"
-    cls = backend if isinstance(backend, type) else type(backend)
+    return _class_kind(backend if isinstance(backend, type) else type(backend))
+
+
+@functools.cache
+def _class_kind(cls: type) -> str:  # asked on every named-channel send
     for klass in cls.__mro__:
         kind = _KINDS.get(f"{klass.__module__}.{klass.__qualname__}")
         if kind is not None:

@@ -57,6 +57,9 @@ GROUP = "generic_consumers"
 # another reader after this long in at-most-once mode: nobody has run it.
 RESCUE_AFTER = 5.0
 BLOCK = 1.0  # seconds one blocking read waits before the reader looks again
+# A reader that holds nothing and has not read for this long is a dead process's:
+# the next reader to close removes it from the group.
+STALE_READER_MS = 3_600_000
 _dropped = Throttle(burst=1, window=10.0)
 
 
@@ -111,6 +114,7 @@ class StreamQueue:
         self.consumer = consumer or (
             f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         )
+        self.read: set[str] = set()  # channels polled: left on close
         self.expired: Counter[str] = Counter()
         self.given_up: Counter[str] = Counter()
         self._serializer = None
@@ -157,6 +161,7 @@ class StreamQueue:
         (or ``redeliver_after``) seconds.
         """
         key, client = self._locate(channel)
+        self.read.add(channel)
         args = [GROUP, self.consumer, self.mode, self.idle_ms, self.expiry_ms]
         found, expired, given_up, *entry = await self._run(
             client, lua.TAKE, key, [*args, self.ttl_ms]
@@ -187,6 +192,15 @@ class StreamQueue:
             await self._run(client, lua.ACK, key, args)
 
     async def close(self) -> None:
+        """Leave the groups of the channels read (unless holding a message), and
+        close the connection pools."""
+        for channel in sorted(self.read):
+            key, client = self._locate(channel)
+            args = [GROUP, self.consumer, STALE_READER_MS]
+            try:
+                await self._run(client, lua.FORGET, key, args)
+            except Exception as exc:  # Redis is down: the next close prunes us
+                logger.debug("Could not leave the group of %r: %r", channel, exc)
         for client in self._clients:
             await client.aclose(close_connection_pool=True)
 

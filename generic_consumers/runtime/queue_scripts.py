@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 
-__all__ = ["ACK", "SEND", "SETTLE", "TAKE", "Script"]
+__all__ = ["ACK", "FORGET", "SEND", "SETTLE", "TAKE", "Script"]
 
 
 class Script:
@@ -135,10 +135,31 @@ ACK = Script(
     """
 -- Redeliver-once mode: the handler finished. ARGV: group, consumer, entry id.
 -- Only the reader that holds the entry may acknowledge it (a claim moved it on).
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end  -- a Redis restart
 local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)
 if #p == 0 or p[1][2] ~= ARGV[2] then return 0 end
 redis.call('XACK', KEYS[1], ARGV[1], ARGV[3])
 redis.call('XDEL', KEYS[1], ARGV[3])
 return 1
+"""
+)
+
+FORGET = Script(
+    """
+-- On close: leave the group unless this reader still holds an entry (it must stay
+-- claimable), and remove readers that hold nothing and have been idle ARGV[3] ms
+-- (processes that died). ARGV: group, consumer, stale ms. Returns readers removed.
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local removed = 0
+for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
+  local info = {}
+  for i = 1, #c, 2 do info[c[i]] = c[i + 1] end
+  if info.pending == 0 and (info.name == ARGV[2] or info.idle > tonumber(ARGV[3]))
+  then
+    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], info.name)
+    removed = removed + 1
+  end
+end
+return removed
 """
 )
