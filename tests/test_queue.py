@@ -270,3 +270,19 @@ async def test_close_leaves_the_group_unless_holding_a_message(redis_server):
     await holding.close()
     # The one holding a message stays, so that the message can still be claimed.
     assert readers() == {holding.consumer}
+
+
+@pytest.mark.redis
+def test_sync_sends_outside_a_loop_leave_no_connection_open(redis_server):
+    # A view's Channel(name).send runs in a fresh event loop each time.
+    from generic_consumers import Channel
+
+    redis_server.client().flushall()
+    client = redis_server.client()
+    layers = {"default": {"BACKEND": CORE, "CONFIG": {"hosts": [redis_server.url]}}}
+    with override_settings(CHANNEL_LAYERS=layers):
+        before = len(client.client_list())
+        for n in range(3):
+            Channel("tests.sync").send({"n": n})
+        assert client.xlen("asgi:stream:tests.sync") == 3
+        assert len(client.client_list()) == before

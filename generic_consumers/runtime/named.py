@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import re
 import weakref
 from typing import TYPE_CHECKING, Any
@@ -40,6 +41,8 @@ __all__ = [
     "receive_named",
     "send",
 ]
+
+logger = logging.getLogger("generic_consumers")
 
 CHOICES = ("auto", "layer", "streams")
 _PUBSUB_REPLY = re.compile(r"specific\.[0-9a-f]{32}$")
@@ -96,7 +99,11 @@ def queue_for(layer: Layer) -> StreamQueue | None:
     raw = layer.raw
     if not uses_streams(conf["NAMED_CHANNELS"], layer_kind(raw)):
         return None
-    by_alias = _queues.setdefault(asyncio.get_running_loop(), {})
+    loop = asyncio.get_running_loop()
+    by_alias = _queues.get(loop)
+    if by_alias is None:
+        by_alias = _queues[loop] = {}
+        _close_before(loop)
     queue = by_alias.get(layer.alias)
     if queue is None:
         from .queue import StreamQueue
@@ -125,6 +132,25 @@ def is_reply_channel(channel: str) -> bool:
     """Whether ``channel`` came from a layer's ``new_channel()``: ``...!<id>`` on
     the core layer, ``<prefix>specific.<32 hex digits>`` on the pub/sub layer."""
     return "!" in channel or _PUBSUB_REPLY.search(channel) is not None
+
+
+def _close_before(loop: asyncio.AbstractEventLoop) -> None:
+    """Close ``loop``'s queues when it closes. A sync ``Channel.send`` (a view, a
+    command) runs in a fresh loop each time: without this each left a connection."""
+    original = loop.close
+
+    def close() -> None:
+        for queue in _queues.pop(loop, {}).values():
+            try:
+                loop.run_until_complete(queue.close())
+            except Exception as exc:  # never keep a loop from closing
+                logger.debug("Closing a named-channel queue failed: %r", exc)
+        original()
+
+    try:
+        loop.close = close  # type: ignore[method-assign]
+    except AttributeError:  # a loop type that refuses it: closed by close() only
+        pass
 
 
 async def send(layer: Layer, channel: str, wrapped: dict[str, Any]) -> None:
