@@ -74,8 +74,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--parts",
-        default="abcd",
-        help="which parts to run, e.g. 'ab' (default: abcd)",
+        default="abcde",
+        help="which parts to run, e.g. 'ab' (default: abcde)",
     )
     parser.add_argument(
         "--apps",
@@ -99,7 +99,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     raise_open_files()
-    from . import apps, inprocess, joins, redisserver, report, servers
+    from . import apps, inprocess, joins, named, redisserver, report, servers
 
     wanted = {key for key in args.apps.split(",") if key}
     unknown = wanted - set(apps.APPS_BY_KEY)
@@ -116,10 +116,12 @@ def main(argv: list[str] | None = None) -> int:
         echo_sizes = inprocess.InProcessSizes(300, 100, 5, 50, 3)
         socket_sizes = servers.SocketSizes([1, 50], 0.5, 0.2, 200)
         fanout_sizes = inprocess.FanoutSizes(200, 2, 1)
+        named_sizes = named.NamedSizes(500, 20)
     else:
         echo_sizes = inprocess.InProcessSizes(2000, 100, 20, 300, 3)
         socket_sizes = servers.SocketSizes([1, 50, 200], 3.0, 0.5, 1000)
         fanout_sizes = inprocess.FanoutSizes(1000, 3, 3)
+        named_sizes = named.NamedSizes(3000, 20)
 
     started = time.monotonic()
     meta: dict[str, Any] = {
@@ -132,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
             "in_process": vars(echo_sizes),
             "sockets": vars(socket_sizes),
             "fanout": vars(fanout_sizes),
+            "named": vars(named_sizes),
         },
     }
     rows: list[report.Row] = []
@@ -159,6 +162,9 @@ def main(argv: list[str] | None = None) -> int:
             fanout_apps = chosen(apps.FANOUT_APPS)
             rows += inprocess.fanout(fanout_apps, fanout_sizes, layers, _log)
             rows += joins.joins(fanout_apps, fanout_sizes, layers, _log)
+    if "e" in parts:
+        _log("(e) named-channel round trips through Redis")
+        rows += named.run(named_sizes, _log)
     # Parts in reading order, whatever order they ran in.
     rows.sort(key=lambda row: row.part)
     report.add_ratios(rows)

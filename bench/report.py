@@ -18,7 +18,7 @@ FLOOR = "raw"
 
 @dataclass
 class Row:
-    part: str  # "a", "b", "c" or "d"
+    part: str  # "a" to "e"
     scenario: str  # becomes the table (parts b, c) or the column (parts a, d)
     app: str
     label: str
@@ -36,7 +36,10 @@ PART_TITLES = {
     "b": "(b) Over sockets: separate server and client processes, loopback",
     "c": "(c) Group fan-out, in-process sockets",
     "d": "(d) Server memory per idle socket (Uvicorn)",
+    "e": "(e) Named-channel round trips through Redis, by worker processes",
 }
+# Parts whose scenarios are columns of one table (the others get a table each).
+COLUMN_PARTS = ("a", "d", "e")
 
 
 def add_ratios(rows: list[Row]) -> None:
@@ -80,7 +83,7 @@ def _tables(rows: list[Row]) -> list[tuple[str, list[str], list[Row]]]:
     """(title, columns, rows) per table: a and d have scenarios as columns."""
     tables: dict[str, tuple[list[str], list[Row]]] = {}
     for row in rows:
-        if row.part in ("a", "d"):
+        if row.part in COLUMN_PARTS:
             title, column = PART_TITLES[row.part], f"{row.scenario} [{row.unit}]"
         else:
             title, column = f"{PART_TITLES[row.part]} — {row.scenario}", row.unit
@@ -92,7 +95,7 @@ def _tables(rows: list[Row]) -> list[tuple[str, list[str], list[Row]]]:
 
 
 def _column(row: Row) -> str:
-    if row.part in ("a", "d"):
+    if row.part in COLUMN_PARTS:
         return f"{row.scenario} [{row.unit}]"
     return row.unit
 

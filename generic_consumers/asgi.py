@@ -18,6 +18,7 @@ from .middleware.stack import SocketStacks
 from .routing import Router, router_for
 from .runtime.host import Match
 from .runtime.membership import start_refresher, stop_refresher
+from .runtime.named import close as close_queues
 from .runtime.socket import WebsocketSocket
 from .runtime.worker import consume_forever, named_channels, serve_channel_scope
 from .sessions import release_channel_session
@@ -188,6 +189,7 @@ class RoutingApplication:
         if self._delay is not None:
             self._delay.cancel()
         await stop_refresher()
+        await close_queues()  # this loop's named-channel streams, if any
 
     async def _lifespan(self, receive: Any, send: Any) -> None:
         while True:

@@ -128,6 +128,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
         )
     errors += _check_group_refresh(conf)
     errors += _check_keepalive(conf["KEEPALIVE_INTERVAL"])
+    errors += _check_named_channels(conf)
     if conf["CHANNEL_LAYER"] not in getattr(settings, "CHANNEL_LAYERS", {}):
         errors.append(
             checks.Warning(
@@ -188,3 +189,70 @@ def _check_keepalive(interval: Any) -> list[checks.CheckMessage]:
             id="generic_consumers.E005",
         )
     ]
+
+
+def _check_named_channels(conf: dict[str, Any]) -> list[checks.CheckMessage]:
+    """Refuse settings under which a named-channel message could reach two readers."""
+    from .runtime.named import CHOICES, layer_kind
+
+    choice = conf["NAMED_CHANNELS"]
+    if choice not in CHOICES:
+        return [
+            checks.Error(
+                f"GENERIC_CONSUMERS['NAMED_CHANNELS'] must be one of {CHOICES!r}, "
+                f"not {choice!r}.",
+                hint="'auto' uses Redis Streams on a channels_redis layer.",
+                id="generic_consumers.E008",
+            )
+        ]
+    layer = getattr(settings, "CHANNEL_LAYERS", {}).get(conf["CHANNEL_LAYER"], {})
+    backend = layer.get("BACKEND", "")
+    kind = layer_kind(backend)
+    errors: list[checks.CheckMessage] = []
+    if choice == "streams" and kind not in ("redis", "pubsub"):
+        errors.append(
+            checks.Error(
+                "GENERIC_CONSUMERS['NAMED_CHANNELS'] = 'streams' needs a "
+                f"channels_redis layer, and {backend!r} has no Redis to keep them in.",
+                hint="Use 'auto' (streams on Redis, the layer itself otherwise).",
+                id="generic_consumers.E008",
+            )
+        )
+    if choice == "layer" and kind == "pubsub":
+        errors.append(
+            checks.Error(
+                f"{backend!r} gives every named-channel message to every process "
+                "listening on the channel, and drops those sent while none is: with "
+                "NAMED_CHANNELS = 'layer' a message can run many times, or never.",
+                hint="Set GENERIC_CONSUMERS['NAMED_CHANNELS'] to 'auto' (Redis "
+                "Streams, one reader per message).",
+                id="generic_consumers.E011",
+            )
+        )
+    if choice == "layer" and kind == "redis":
+        errors.append(
+            checks.Warning(
+                f"With NAMED_CHANNELS = 'layer', {backend!r} can hand a named-channel "
+                "message to two readers when several processes read the channel "
+                "(their in-flight messages are put back by each other).",
+                hint="Use 'auto' (Redis Streams), or run exactly one reader per "
+                "named channel (IN_PROCESS_WORKERS off and one worker process).",
+                id="generic_consumers.W004",
+            )
+        )
+    redeliver = conf["REDELIVER_AFTER"]
+    expiry = (layer.get("CONFIG") or {}).get("expiry", 60)
+    if redeliver is not None and (
+        not isinstance(redeliver, (int, float))
+        or isinstance(redeliver, bool)
+        or not 0 < redeliver < expiry
+    ):
+        errors.append(
+            checks.Error(
+                "GENERIC_CONSUMERS['REDELIVER_AFTER'] must be None (at most once) or "
+                f"seconds above 0 and below the layer's expiry ({expiry!r} s), not "
+                f"{redeliver!r}.",
+                id="generic_consumers.E009",
+            )
+        )
+    return errors

@@ -48,6 +48,13 @@ DEFAULTS: dict[str, Any] = {
     "MEMBERSHIP_RETRIES": 6,
     # Sends and group sends in flight at once per process (keep below the pool).
     "LAYER_CONCURRENCY": 50,
+    # Where named channels travel: "auto" (Redis Streams on a channels_redis layer,
+    # the layer itself otherwise), "streams" or "layer" (see runtime/named.py).
+    "NAMED_CHANNELS": "auto",
+    # None: a named-channel message is never delivered again, even if its worker
+    # dies mid-message (at most once, as 1.x). Seconds: one left unacknowledged that
+    # long is delivered once more to another worker (streams only).
+    "REDELIVER_AFTER": None,
     # Seconds a send or group send is retried while the layer fails (an outage, a
     # Sentinel failover), before it is given up with an error line.
     "LAYER_RETRY_SECONDS": 10.0,

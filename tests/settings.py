@@ -44,7 +44,10 @@ CHANNEL_LAYERS: dict[str, dict] = {
 if os.environ.get("GC_TEST_REDIS_URL"):
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # e.g. channels_redis.pubsub.RedisPubSubChannelLayer (test_named_channels)
+            "BACKEND": os.environ.get(
+                "GC_TEST_REDIS_BACKEND", "channels_redis.core.RedisChannelLayer"
+            ),
             "CONFIG": {
                 "hosts": [os.environ["GC_TEST_REDIS_URL"]],
                 # e.g. '{"group_expiry": 3}' (tests/test_redis.py)

@@ -69,7 +69,9 @@ def test_inspect_routing_without_in_process_workers():
         }
     ):
         output = run("inspect_routing")
-    assert output.splitlines()[-1].endswith("needs a worker: runworker chat.stats")
+    assert output.splitlines()[-1].endswith(
+        "needs a worker: runworkers --only-channels chat.stats"
+    )
 
 
 def test_inspect_routing_errors():

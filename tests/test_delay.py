@@ -161,7 +161,7 @@ def test_delay_survives_a_worker_restart_and_is_sent_once(tmp_path):
         worker = DjangoCommand("runworkers", "--only-channels", "asgi.*", env=env)
         worker.start().wait_for_output("Running workers")
         client = redis.client()
-        # channels_redis keeps a channel's messages in a sorted set: wait for one.
+        # A named channel's messages wait in a Redis stream (runtime.queue).
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline and not _queued(client, "tests.delayed"):
             time.sleep(0.2)
@@ -181,4 +181,4 @@ def _pending(path) -> int:
 
 
 def _queued(client, channel: str) -> int:
-    return sum(client.zcard(key) for key in client.keys(f"*{channel}*"))
+    return client.xlen(f"asgi:stream:{channel}")

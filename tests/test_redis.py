@@ -115,13 +115,24 @@ async def test_redis_named_channel_handled_by_dedicated_worker(cluster):
 
 
 async def test_redis_channels_runworker_serves_the_channel_scope(cluster):
-    worker = command(cluster, "runworker", "tests.cpid").start()
+    # Channels' runworker reads named channels from the layer itself, so this site
+    # keeps them there (NAMED_CHANNELS = "layer"; by default they travel through
+    # Redis Streams, which only our runworkers and in-process workers read).
+    env = {
+        **cluster.env,
+        "GC_TEST_GENERIC_CONSUMERS": json.dumps(
+            {"GROUP_REFRESH_INTERVAL": REFRESH_INTERVAL, "NAMED_CHANNELS": "layer"}
+        ),
+    }
+    server = ServerProcess("uvicorn", env=env).start()
+    worker = DjangoCommand("runworker", "tests.cpid", env=env).start()
     try:
-        async with ws(cluster.servers[0], "/cpid/") as a:
+        async with ws(server, "/cpid/") as a:
             await a.send("?")
             assert await recv(a, 30) == {"worker_pid": worker.pid}
     finally:
         worker.stop()
+        server.stop()
 
 
 async def test_redis_group_send_from_management_command(cluster):

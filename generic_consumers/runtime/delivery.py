@@ -18,7 +18,7 @@ from typing import Any
 
 from channels.exceptions import ChannelFull
 
-from . import envelope
+from . import envelope, named
 from .context import Turn, current_turn, run_sync
 from .host import Layer
 from .membership import change, change_many
@@ -61,8 +61,7 @@ async def send(layer: Layer, name: str, content: dict[str, Any], origin: object)
     if socket is not None:
         await socket.deliver(content, origin)
     else:
-        wrapped = envelope.wrap(content)
-        await layer_call(lambda: layer.raw.send(name, wrapped), f"send to {name!r}")
+        await named.send(layer, name, envelope.wrap(content))
 
 
 async def group_send(layer: Layer, group: str, content: dict[str, Any]) -> None:

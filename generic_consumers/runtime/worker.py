@@ -12,9 +12,8 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from . import envelope
+from . import envelope, named
 from .host import Host
-from .outage import layer_call, receive
 from .outcome import Outcome, consume
 
 __all__ = [
@@ -61,8 +60,24 @@ async def handle_envelope(host: Host, channel: str, wrapped: dict[str, Any]) -> 
     )
     if outcome is Outcome.RETRY:
         again = {**wrapped, "retries": retries + 1}
-        raw = host.layer.raw
-        await layer_call(lambda: raw.send(channel, again), f"send to {channel!r}")
+        await named.send(host.layer, channel, again)
+
+
+async def _handle(
+    host: Host, channel: str, wrapped: dict[str, Any], delivery: Any
+) -> None:
+    try:
+        await handle_envelope(host, channel, wrapped)
+    finally:
+        # Not after a cancellation (a drain that ran out): in redeliver-once mode
+        # the message then goes to another reader after REDELIVER_AFTER.
+        if not _cancelling():
+            await named.acknowledge(host.layer, delivery)
+
+
+def _cancelling() -> bool:
+    task = asyncio.current_task()
+    return bool(task is not None and task.cancelling())
 
 
 async def serve_channel_scope(host: Host, scope: dict, receive: Any) -> None:
@@ -83,16 +98,15 @@ async def consume_forever(
     """
     limit = asyncio.Semaphore(host.settings["WORKER_CONCURRENCY"])
     running: set[asyncio.Task] = set()
-    raw = host.layer.raw
     try:
         while True:
             await limit.acquire()
             try:
-                wrapped = await receive(raw, channel, f"receiving on {channel!r}")
+                wrapped, delivery = await named.receive_named(host.layer, channel)
             except BaseException:
                 limit.release()
                 raise
-            task = asyncio.ensure_future(handle_envelope(host, channel, wrapped))
+            task = asyncio.ensure_future(_handle(host, channel, wrapped, delivery))
             running.add(task)
             task.add_done_callback(running.discard)
             task.add_done_callback(lambda _: limit.release())

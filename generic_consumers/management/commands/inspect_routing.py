@@ -34,7 +34,7 @@ def routing_table(router: Router, in_process_workers: bool) -> list[dict[str, st
             elif in_process_workers:
                 runs = "in-process worker"
             else:
-                runs = f"needs a worker: runworker {channel}"
+                runs = f"needs a worker: runworkers --only-channels {channel}"
             rows.append(
                 {
                     "channel": channel,

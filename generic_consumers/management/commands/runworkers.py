@@ -16,6 +16,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ...asgi import RoutingApplication
 from ...layers import channel_layers
+from ...runtime.named import close as close_queues
 
 # Seconds messages already being handled get to finish after SIGTERM / SIGINT.
 DRAIN_TIMEOUT = 10.0
@@ -105,3 +106,4 @@ class Command(BaseCommand):
             for task in pending:
                 task.cancel()
             _, pending = await asyncio.wait(pending, timeout=DRAIN_TIMEOUT + 1)
+        await close_queues()
