@@ -103,3 +103,27 @@ async def test_connection_groups_are_joined_before_the_accept(
         await asyncio.sleep(0.02)
     assert not any([await members(layer, group) for group in GROUPS])
     await layer.flush()
+
+
+async def test_pubsub_socket_elsewhere_hears_of_its_new_group(redis_url, settings):
+    # A consumer in one process adds a socket of another process to a group: the
+    # socket's process must be told, or the socket never leaves that group.
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [redis_url]},
+        }
+    }
+    from generic_consumers import Group
+    from generic_consumers.layers import channel_layers
+
+    raw = channel_layers["default"].raw
+    elsewhere = await raw.new_channel()  # a reply channel no socket here owns
+    await Group("pubsub-room").aadd(elsewhere)
+    notice = await asyncio.wait_for(raw.receive(elsewhere), 5)
+    assert notice == {
+        "type": "generic_consumers.membership",
+        "group": "pubsub-room",
+        "joined": True,
+    }
+    await raw.flush()

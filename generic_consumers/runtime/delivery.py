@@ -84,7 +84,7 @@ async def change_membership(
         return
     raw = layer.raw
     await change(raw, group, channel, joined)
-    if sockets.get(channel) is None and "!" in channel:  # a socket elsewhere
+    if sockets.get(channel) is None and named.is_reply_channel(channel):  # elsewhere
         await _notify(raw, group, channel, joined)
 
 
@@ -152,7 +152,7 @@ async def _carry_out_changes(turn: Turn, previous: asyncio.Future | None) -> Non
         try:
             await change_many(raw, changes)
             for group, channel, joined in changes:
-                if sockets.get(channel) is None and "!" in channel:  # elsewhere
+                if sockets.get(channel) is None and named.is_reply_channel(channel):
                     await _notify(raw, group, channel, joined)
         except Exception:
             logger.exception("A group membership change failed")
