@@ -23,7 +23,8 @@
     }
     const text = document.createElement("span");
     text.className = "job-state";
-    text.textContent = frame.state + (frame.steps ? ` ${frame.step}/${frame.steps}` : "");
+    text.textContent = frame.state + (frame.steps ? ` ${frame.step}/${frame.steps}` : "") +
+      (frame.state === "done" ? ` (rendered by process ${frame.worker_pid})` : "");
     item.replaceChildren(text);
     if (frame.state === "rendering") {
       const cancel = document.createElement("button");
