@@ -4,6 +4,8 @@ test_sample_site_features.py drives the same code through Chromium; these catch 
 regression in seconds.
 """
 
+import re
+
 import pytest
 from asgiref.sync import sync_to_async
 
@@ -101,3 +103,17 @@ def test_new_pages_render_and_are_linked_from_the_index(site_pages):  # noqa: F8
     assert site_pages.get("/session/").status_code == 200
     assert site_pages.session[PAGE_VIEWS] == 2
     assert site_pages.get("/notify/post/").status_code == 405  # POST only
+
+
+def test_tutorial_python_comes_from_files_the_tests_run():
+    """The tutorial may not carry its own copy of code (it would drift)."""
+    from tests.servers import ROOT
+
+    text = (ROOT / "docs" / "tutorial.rst").read_text()
+    assert ".. code-block:: python" not in text
+    assert "::\n\n   def " not in text and "::\n\n   class " not in text
+    included = re.findall(r"\.\. literalinclude:: \.\./(\S+)", text)
+    assert included, "the tutorial includes nothing"
+    for path in included:
+        assert path.startswith(("sample_site/", "tests/test_sample_site")), path
+        assert (ROOT / path).is_file(), path
