@@ -6,6 +6,9 @@ default) or in a ``manage.py runworkers`` process. The job reports progress with
 ``immediately=True``: without it the progress frames would be buffered until the job
 returns, as every send inside a consumer is, and the page (and its Cancel button) would
 see nothing until the end.
+
+In-process, a job holds one of the server's ``SYNC_THREADS`` while it runs, and the
+sockets that share that thread wait for it: real slow work belongs in ``runworkers``.
 """
 
 import os
