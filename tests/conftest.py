@@ -49,6 +49,17 @@ async def settle(delay: float = 0.05) -> None:
     await asyncio.sleep(delay)
 
 
+async def eventually(predicate, timeout: float = 10.0) -> None:
+    """Wait until ``predicate()`` is true; fail after ``timeout`` seconds (a bound,
+    not a timing assertion: a busy machine only makes it wait longer)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError(f"still false after {timeout} s: {predicate}")
+        await asyncio.sleep(0.01)
+
+
 SESSION_ENGINES = {
     "db": "django.contrib.sessions.backends.db",
     "cache": "django.contrib.sessions.backends.cache",

@@ -25,12 +25,14 @@ PASSWORDS = dict(DEMO_USERS)
 class SampleSite:
     """The sample site on a free loopback port, restartable on the same port."""
 
-    def __init__(self, db_path) -> None:
+    def __init__(self, db_path, **env: str) -> None:
         self.port = free_port()
         self.env = {
             "DJANGO_SETTINGS_MODULE": "sample_site.settings",
             "SAMPLE_SITE_DB": str(db_path),
+            "SAMPLE_SITE_CACHE": str(db_path.parent / "cache"),
             "PYTHONPATH": os.pathsep.join([str(SITE_DIR), str(ROOT)]),
+            **env,
         }
         self.server: ServerProcess | None = None
 

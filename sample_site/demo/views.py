@@ -3,10 +3,13 @@
 import re
 from pathlib import Path
 
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
 from .chat import ROOM_PATTERN
+from .notifications import notify
+from .visits import PAGE_VIEWS
 
 SITE = Path(__file__).resolve().parent.parent  # the sample_site directory
 
@@ -19,6 +22,12 @@ SOURCES = [
     "demo/bindings.py",
     "demo/models.py",
     "demo/views.py",
+    "demo/notifications.py",
+    "demo/thumbnails.py",
+    "demo/visits.py",
+    "demo/static/demo/notifications.js",
+    "demo/static/demo/visits.js",
+    "demo/management/commands/notify.py",
     "demo/static/demo/echo.js",
     "demo/static/demo/chat.js",
     "demo/static/demo/dashboard.js",
@@ -64,6 +73,34 @@ DEMOS = [
             "demo/static/demo/dashboard.js",
         ],
     },
+    {
+        "title": "Notifications",
+        "url": "/notify/",
+        "shows": (
+            "An AsyncJsonWebsocketConsumer in the group notifications, fed by "
+            "Group.send from a Django view (the form) and from a management command "
+            "(manage.py notify); thumbnail jobs on the named channel demo.thumbnails, "
+            "handled by a plain BaseConsumer in the in-process workers or in "
+            "manage.py runworkers, whose progress goes out with immediately=True so "
+            "it can be cancelled."
+        ),
+        "code": [
+            "demo/notifications.py",
+            "demo/thumbnails.py",
+            "demo/management/commands/notify.py",
+            "demo/static/demo/notifications.js",
+        ],
+    },
+    {
+        "title": "Sessions",
+        "url": "/session/",
+        "shows": (
+            "Function consumers with the 1.x session decorators (http_session_user, "
+            "channel_session_user_from_http, channel_session_user), routed under "
+            "/ws/session with include()."
+        ),
+        "code": ["demo/visits.py", "demo/routing.py", "demo/static/demo/visits.js"],
+    },
 ]
 
 
@@ -85,6 +122,27 @@ def chat(request, room=None):
 
 def dashboard(request):
     return render(request, "demo/dashboard.html")
+
+
+def notifications(request):
+    return render(request, "demo/notifications.html")
+
+
+@require_POST
+def post_notification(request):
+    """The form of the notifications page: a view that sends to a group."""
+    text = request.POST.get("text", "").strip()
+    if not text:
+        return JsonResponse({"error": "say something"}, status=400)
+    user = request.user
+    notify(text, sender=user.username if user.is_authenticated else "a visitor")
+    return JsonResponse({"sent": True})
+
+
+def sessions(request):
+    # Counted in the HTTP session, which the /ws/session/whoami/ socket reads.
+    request.session[PAGE_VIEWS] = request.session.get(PAGE_VIEWS, 0) + 1
+    return render(request, "demo/visits.html")
 
 
 def source(request, path):

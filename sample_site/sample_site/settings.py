@@ -49,6 +49,14 @@ DATABASES = {
         "NAME": os.environ.get("SAMPLE_SITE_DB", BASE_DIR / "db.sqlite3"),
     }
 }
+# A cache every process shares (server and runworkers): thumbnail jobs read their
+# cancel flag from it.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": os.environ.get("SAMPLE_SITE_CACHE", BASE_DIR / "cache"),
+    }
+}
 STATIC_URL = "/static/"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True
@@ -64,7 +72,12 @@ if os.environ.get("REDIS_URL"):
             "CONFIG": {"hosts": [os.environ["REDIS_URL"]]},
         }
     }
-GENERIC_CONSUMERS = {"ROUTING": "demo.routing.channel_routing"}
+GENERIC_CONSUMERS = {
+    "ROUTING": "demo.routing.channel_routing",
+    # SAMPLE_SITE_WORKERS=separate: named channels are left to `manage.py runworkers`
+    # (needs REDIS_URL); by default the server process consumes them itself.
+    "IN_PROCESS_WORKERS": os.environ.get("SAMPLE_SITE_WORKERS") != "separate",
+}
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

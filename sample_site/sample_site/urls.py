@@ -9,6 +9,9 @@ urlpatterns = [
     path("chat/", views.chat, name="chat-index"),
     path("chat/<str:room>/", views.chat, name="chat"),
     path("dashboard/", views.dashboard, name="dashboard"),
+    path("notify/", views.notifications, name="notifications"),
+    path("notify/post/", views.post_notification, name="post-notification"),
+    path("session/", views.sessions, name="sessions"),
     path("source/<path:path>", views.source, name="source"),
     path("accounts/", include("django.contrib.auth.urls")),
     # runserver serves static files itself; this serves them under a plain
