@@ -134,6 +134,57 @@ async def test_refresher_stops_a_round_at_the_first_outage(gc_log):
     assert "reachable again" in gc_log.text
 
 
+async def test_discard_lost_to_an_outage_is_retried_by_the_refresher(gc_log):
+    # A failover outlasting the retries: a departing socket's discard fails, and
+    # the membership must not stay behind until the layer's group_expiry.
+    layer = FlakyLayer()
+    await layer.group_add("a", "x!gone")
+    layer.fail = 10_000
+    await _membership.discard_all(layer, "x!gone", {"a"})
+    assert "x!gone" in layer.groups["a"]
+    assert await _membership.refresh_once() == 0  # still down: kept for later
+    layer.fail = 0
+    await _membership.refresh_once()
+    assert "x!gone" not in layer.groups.get("a", {})
+    assert "Traceback" not in gc_log.text
+
+
+async def test_rejoined_group_is_not_discarded_by_a_leftover():
+    layer = FlakyLayer(fail=10_000)
+    live = FakeSocket(layer, {"a"}, "x!back")
+    sockets.add(live)
+    await _membership.discard_all(layer, "x!back", {"a"})  # failed: a leftover
+    layer.fail = 0
+    await _envelope.change_membership(live.layer, "a", "x!back", True)
+    await _membership.refresh_once()
+    assert "x!back" in layer.groups["a"]
+
+
+async def test_live_sockets_membership_change_during_an_outage_is_made_good(gc_log):
+    layer = FlakyLayer(fail=10_000)
+    live = FakeSocket(layer, set(), "x!new")
+    sockets.add(live)
+    # Neither raises (the consumer and the handshake go on), nor logs a traceback.
+    await _envelope.change_membership(live.layer, "a", "x!new", True)
+    await _envelope.change_membership(live.layer, "b", "x!new", True)
+    await _envelope.change_membership(live.layer, "b", "x!new", False)
+    errors = [r for r in gc_log.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and not errors[0].exc_info
+    layer.fail = 0
+    await _membership.refresh_once()
+    assert "x!new" in layer.groups["a"] and "x!new" not in layer.groups.get("b", {})
+
+
+async def test_named_channels_join_lost_to_an_outage_says_so_once(gc_log):
+    layer = FlakyLayer(fail=10_000)
+    wrapper = type("W", (), {"raw": layer})()
+    for _ in range(3):
+        await _envelope.change_membership(wrapper, "a", "jobs", True)
+    lines = [r.getMessage() for r in gc_log.records if r.levelno >= logging.ERROR]
+    assert len(lines) == 2 and "'jobs'" in lines[1] and "'a'" in lines[1], lines
+    assert _outage.outage.lost == 3
+
+
 async def test_outage_log_one_line_per_outage(gc_log):
     log = _outage.OutageLog()
     for _ in range(100):

@@ -21,7 +21,7 @@ from channels.exceptions import ChannelFull
 from . import envelope
 from .context import Turn, current_turn, run_sync
 from .host import Layer
-from .membership import change
+from .membership import change_or_defer
 from .outage import is_transient, layer_call
 from .registry import one_process, sockets
 
@@ -91,7 +91,10 @@ async def change_membership(
         if one_process(raw):
             (sockets.join if joined else sockets.leave)(group, socket)
             return
-    await change(raw, group, channel, joined)
+    # A live socket's record (here, or through the notice below in the process that
+    # owns it) lets the refresher make good a change an outage defeated.
+    kept = socket is not None or "!" in channel
+    await change_or_defer(raw, group, channel, joined, kept=kept)
     if socket is None and "!" in channel:  # a reply channel of a socket elsewhere
         notice = envelope.membership(group, joined)
         await layer_call(lambda: raw.send(channel, notice), f"send to {channel!r}")

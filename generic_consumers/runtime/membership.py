@@ -14,6 +14,10 @@ Three problems of channel-layer groups at scale, and what this module does about
 
 For the last two, a refresher task per event loop re-adds every (group, reply channel)
 pair of the live sockets of this process every ``GROUP_REFRESH_INTERVAL`` seconds.
+
+An outage (or a Sentinel failover) can outlast the retries. A live socket's join is
+then made good by the refresher (the socket's record has it); a discard is kept as a
+*leftover* that the refresher retries each round until the layer takes it.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import weakref
 from typing import TYPE_CHECKING, Any
 
 from ..conf import get_settings
+from .logs import Throttle
 from .outage import is_transient, outage
 from .registry import one_process, sockets
 
@@ -36,6 +41,7 @@ logger = logging.getLogger("generic_consumers")
 RETRY_FIRST = 0.05  # seconds before the first retry of a membership change; doubles
 RETRY_MAX = 2.0
 REFRESH_BATCH = 200  # pairs re-added per batch; the semaphore bounds concurrency
+LEFTOVERS_MAX = 100_000  # failed discards kept per loop; past it they expire instead
 
 _limits: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
     weakref.WeakKeyDictionary()
@@ -43,6 +49,12 @@ _limits: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]
 _refreshers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Task] = (
     weakref.WeakKeyDictionary()
 )
+# (group, channel) -> layer, for discards an outage defeated; retried by the refresher.
+_leftovers: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, dict[tuple[str, str], Any]
+] = weakref.WeakKeyDictionary()
+# One line per (group, channel) per window for a join nothing can make good.
+_lost_joins = Throttle(burst=1, window=10.0)
 
 
 def _limit() -> asyncio.Semaphore:
@@ -83,7 +95,56 @@ async def change(
             delay = min(delay * 2, RETRY_MAX)
         else:
             outage.recovered()
+            if joined:
+                _pending().pop((group, channel), None)  # joined again: keep it
             return
+
+
+def _pending() -> dict[tuple[str, str], Any]:
+    return _leftovers.setdefault(asyncio.get_running_loop(), {})
+
+
+def _keep_leftover(raw: BaseChannelLayer, group: str, channel: str) -> None:
+    pending = _pending()
+    if len(pending) < LEFTOVERS_MAX:
+        pending[(group, channel)] = raw
+    else:  # it expires after the layer's group_expiry
+        outage.lost += 1
+
+
+async def change_or_defer(
+    raw: BaseChannelLayer, group: str, channel: str, joined: bool, *, kept: bool
+) -> None:
+    """:func:`change`, for callers that must go on when the layer stays down.
+
+    Called for every membership change a consumer or ``Group.add``/``discard`` makes.
+    A transient failure after the retries is counted by the outage log (one line per
+    outage) and made good later: a discard is kept for the refresher; a join is
+    re-added by the refresher when ``kept`` (a live socket's record holds it, here or,
+    through the membership notice, in the process that owns the socket). Any other
+    join is lost, said once per channel and group. Non-transient errors raise.
+    """
+    try:
+        await change(raw, group, channel, joined)
+    except Exception as exc:
+        if not is_transient(exc):
+            raise
+        what = f"group_{'add' if joined else 'discard'}({group!r})"
+        outage.failed(what, exc)
+        if not joined:
+            _keep_leftover(raw, group, channel)
+        elif not kept:
+            outage.lost += 1
+            _lost_joins.log(
+                logger,
+                logging.ERROR,
+                f"{channel!r} in {group!r}",
+                "Could not add %r to group %r: the channel layer failed (%r). Add it "
+                "again once the layer is back.",
+                channel,
+                group,
+                exc,
+            )
 
 
 async def discard_all(raw: BaseChannelLayer, channel: str, groups: set[str]) -> None:
@@ -96,9 +157,10 @@ async def discard_all(raw: BaseChannelLayer, channel: str, groups: set[str]) -> 
     for group, result in zip(groups, results, strict=True):
         if isinstance(result, BaseException):
             if is_transient(result):
-                # The layer is down: one line per outage, not one per socket. A
-                # membership left behind expires after the layer's group_expiry.
+                # The layer is down: one line per outage, not one per socket; the
+                # refresher retries the discard once it is back.
                 outage.failed(f"group_discard({group!r})", result)
+                _keep_leftover(raw, group, channel)
             else:
                 logger.error(
                     "Could not remove %r from group %r: %r", channel, group, result
@@ -155,6 +217,8 @@ async def refresh_once() -> int:
     again) so an outage costs one attempt per round, not one per socket.
     """
     loop = asyncio.get_running_loop()
+    if not await _discard_leftovers():
+        return 0
     pairs = _live_pairs(loop)
     done = 0
     for start in range(0, len(pairs), REFRESH_BATCH):
@@ -184,4 +248,25 @@ async def _refresh_pair(socket: Any, group: str, channel: str) -> None:
     # discard may even have reached the layer first): undo the add then.
     current = sockets.get(channel)
     if current is None or current is not socket or group not in current.groups:
-        await change(raw, group, channel, False)
+        await change_or_defer(raw, group, channel, False, kept=False)
+
+
+async def _discard_leftovers() -> bool:
+    """Retry the discards an outage defeated; False if the layer is still down."""
+    pending = _pending()
+    for (group, channel), raw in list(pending.items()):
+        socket = sockets.get(channel)
+        if socket is not None and group in socket.groups:
+            pending.pop((group, channel), None)  # joined again since
+            continue
+        try:
+            await change(raw, group, channel, False, retries=0)
+        except Exception as exc:
+            if is_transient(exc):
+                outage.failed("discarding group memberships", exc)
+                return False
+            pending.pop((group, channel), None)
+            logger.error("Could not remove %r from group %r: %r", channel, group, exc)
+        else:
+            pending.pop((group, channel), None)
+    return True
