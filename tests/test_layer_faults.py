@@ -54,6 +54,8 @@ class FlakyLayer:
 
 @pytest.fixture(autouse=True)
 def fresh_outage(monkeypatch):
+    # An outage ends at the first success here (tests below set a settle time).
+    monkeypatch.setattr(_outage, "SETTLE_SECONDS", 0)
     monkeypatch.setattr(_outage, "outage", _outage.OutageLog())
     monkeypatch.setattr(_membership, "outage", _outage.outage)
     monkeypatch.setattr(_membership, "RETRY_FIRST", 0.001)
@@ -195,6 +197,39 @@ async def test_outage_log_one_line_per_outage(gc_log):
     messages = [r.getMessage() for r in gc_log.records if r.levelno >= logging.INFO]
     assert len(messages) == 3
     assert "unreachable" in messages[0] and "reachable again" in messages[1]
+
+
+async def test_a_restart_that_flaps_is_one_outage(gc_log, monkeypatch):
+    # After a Redis restart each stale pooled connection fails once, between
+    # successes: one outage, one line at its start and one at its end.
+    monkeypatch.setattr(_outage, "SETTLE_SECONDS", 0.2)
+    log = _outage.OutageLog()
+    for _ in range(3):
+        log.failed("send to 'c'", ConnectionError("Connection closed by server."))
+        log.recovered()
+        await asyncio.sleep(0.05)
+    lines = [r.getMessage() for r in gc_log.records if r.levelno >= logging.INFO]
+    assert len(lines) == 1 and "unreachable" in lines[0]
+    await asyncio.sleep(0.4)
+    lines = [r.getMessage() for r in gc_log.records if r.levelno >= logging.INFO]
+    assert len(lines) == 2 and "3 failed attempts" in lines[1], lines
+
+
+async def test_the_end_of_an_outage_wakes_the_refresher(settings):
+    settings.GENERIC_CONSUMERS = {"ROUTING": [], "GROUP_REFRESH_INTERVAL": 3600}
+    layer = FlakyLayer()
+    sockets.add(FakeSocket(layer, {"a"}, "x!woken"))
+    _membership.start_refresher()
+    try:
+        _outage.outage.failed("receiving", ConnectionError("down"))
+        _outage.outage.recovered()  # a Redis restart forgot the groups: re-add now
+        for _ in range(100):
+            if "x!woken" in layer.groups.get("a", {}):
+                break
+            await asyncio.sleep(0.01)
+        assert "x!woken" in layer.groups["a"]
+    finally:
+        await _membership.stop_refresher()
 
 
 async def test_receive_retries_with_backoff_and_recovers(monkeypatch):

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..conf import get_settings
 from .logs import Throttle
-from .outage import is_transient, outage
+from .outage import is_transient, on_recovery, outage
 from .registry import one_process, sockets
 
 if TYPE_CHECKING:
@@ -47,6 +47,9 @@ _limits: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]
     weakref.WeakKeyDictionary()
 )
 _refreshers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Task] = (
+    weakref.WeakKeyDictionary()
+)
+_wakeups: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Event] = (
     weakref.WeakKeyDictionary()
 )
 # (group, channel) -> layer, for discards an outage defeated; retried by the refresher.
@@ -176,22 +179,40 @@ def start_refresher() -> None:
     interval = get_settings()["GROUP_REFRESH_INTERVAL"]
     if not interval or loop in _refreshers:
         return
+    wake = _wakeups[loop] = asyncio.Event()
     _refreshers[loop] = loop.create_task(
-        _refresh_forever(float(interval)), name="generic_consumers:group-refresher"
+        _refresh_forever(float(interval), wake),
+        name="generic_consumers:group-refresher",
     )
 
 
 async def stop_refresher() -> None:
+    _wakeups.pop(asyncio.get_running_loop(), None)
     task = _refreshers.pop(asyncio.get_running_loop(), None)
     if task is not None:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
 
 
-async def _refresh_forever(interval: float) -> None:
+def _wake_refreshers() -> None:
+    # The layer answers again: a Redis restarted without persistence forgot every
+    # group, so re-add now rather than up to GROUP_REFRESH_INTERVAL later.
+    for loop, wake in list(_wakeups.items()):
+        if not loop.is_closed():
+            loop.call_soon_threadsafe(wake.set)
+
+
+on_recovery.append(_wake_refreshers)
+
+
+async def _refresh_forever(interval: float, wake: asyncio.Event) -> None:
     while True:
         # Jitter: processes started together do not refresh in lock-step.
-        await asyncio.sleep(interval * random.uniform(0.8, 1.0))
+        try:
+            await asyncio.wait_for(wake.wait(), interval * random.uniform(0.8, 1.0))
+        except TimeoutError:
+            pass
+        wake.clear()
         try:
             await refresh_once()
         except asyncio.CancelledError:

@@ -65,17 +65,32 @@ def backoff(first: float = BACKOFF_FIRST, cap: float = BACKOFF_MAX) -> Iterator[
         delay = min(delay * 2, cap)
 
 
+# An outage ends once the layer has answered for this long without a failure: after a
+# Redis restart every stale pooled connection fails once, between successes, and that
+# is one outage, not one per connection.
+SETTLE_SECONDS = 1.0
+# Called when the layer answers again after failing (the membership refresher re-adds
+# the groups a restarted Redis forgot), on the loop that saw the success.
+on_recovery: list[Callable[[], None]] = []
+
+
 class OutageLog:
     """Logs the start and the end of a layer outage once per process."""
 
     def __init__(self) -> None:
         self.down_since: float | None = None
+        self.up_since: float | None = None
         self.failures = 0
         self.lost = 0
+        self._ending: asyncio.TimerHandle | None = None
 
     def failed(self, what: str, exc: BaseException) -> None:
         """Report a failed layer operation; only the first of an outage is an error."""
         self.failures += 1
+        self.up_since = None
+        if self._ending is not None:  # not over yet: the same outage goes on
+            self._ending.cancel()
+            self._ending = None
         if self.down_since is None:
             self.down_since = time.monotonic()
             logger.error(
@@ -89,18 +104,39 @@ class OutageLog:
             logger.debug("Channel layer still unreachable (%s failed: %r)", what, exc)
 
     def recovered(self) -> None:
-        """Report a successful layer operation (cheap when nothing was wrong)."""
-        if self.down_since is not None:
-            logger.warning(
-                "Channel layer reachable again after %.1f s (%d failed attempts "
-                "retried in between, %d operations given up).",
-                time.monotonic() - self.down_since,
-                self.failures,
-                self.lost,
-            )
-            self.down_since = None
-            self.failures = 0
-            self.lost = 0
+        """Report a successful layer operation (cheap when nothing was wrong).
+
+        The end of the outage is logged once the layer has answered for
+        ``SETTLE_SECONDS`` without a failure.
+        """
+        if self.down_since is None or self.up_since is not None:
+            return
+        self.up_since = time.monotonic()
+        for hook in list(on_recovery):
+            hook()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is None or SETTLE_SECONDS <= 0:
+            self._end()
+        else:
+            self._ending = loop.call_later(SETTLE_SECONDS, self._end)
+
+    def _end(self) -> None:
+        self._ending = None
+        if self.down_since is None or self.up_since is None:
+            return
+        logger.warning(
+            "Channel layer reachable again after %.1f s (%d failed attempts "
+            "retried in between, %d operations given up).",
+            self.up_since - self.down_since,
+            self.failures,
+            self.lost,
+        )
+        self.down_since = self.up_since = None
+        self.failures = 0
+        self.lost = 0
 
 
 outage = OutageLog()
