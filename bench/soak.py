@@ -157,7 +157,7 @@ class Soak:
         log_from = len(read_log(server.log))
         _log(f"baseline after {warm} warm-up cycles: {self.baseline}")
         tally = Tally()
-        watchers = [await connect(url + "/soak/watch/") for _ in range(WATCHERS)]
+        watchers = [await _connect(url + "/soak/watch/") for _ in range(WATCHERS)]
         seen: list[set[int]] = [set() for _ in watchers]
         readers = [
             asyncio.ensure_future(_collect(ws, into))
@@ -264,7 +264,9 @@ class Soak:
 
     async def _tasks_back(self, phase: str, url: str) -> None:
         now = await server_stats(url)
-        for _ in range(50):  # closes settle within a few seconds
+        # Closes settle within seconds; the listener of an aborted socket can take
+        # longer (the Redis client's blocking read ends first).
+        for _ in range(150):
             if now["tasks"] <= self.baseline["tasks"]:
                 break
             await asyncio.sleep(0.2)
@@ -357,9 +359,9 @@ class Soak:
         try:
             pid = server.process.pid if server.process else 0
             url = server.url
-            fast = await connect(url + "/soak/slow/member/", max_size=None)
+            fast = await _connect(url + "/soak/slow/member/", max_size=None)
             slow, slow_writer = await _never_reading(server.port, "/soak/slow/member/")
-            go = await connect(url + "/soak/slow/go/")
+            go = await _connect(url + "/soak/slow/go/")
             await asyncio.sleep(0.5)  # both memberships are in Redis
             before = peak = _rss(pid)
             await go.send(json.dumps({"count": count, "size": size}))
@@ -400,6 +402,14 @@ class Soak:
 # -- clients -----------------------------------------------------------------------
 
 
+# Options for every client connection (--no-compression sets compression=None).
+CLIENT_OPTIONS: dict[str, Any] = {}
+
+
+def _connect(url: str, **options: Any) -> Any:
+    return connect(url, **{**CLIENT_OPTIONS, **options})
+
+
 def _kind(i: int) -> str:
     """10 % aborted, 10 % raising, the rest echo and hop."""
     return "abort" if i % 10 == 0 else "raise" if i % 10 == 5 else "ok"
@@ -410,7 +420,7 @@ async def cycle(url: str, kind: str, i: int, tally: Tally) -> None:
         if kind == "ok":
             await _ok_cycle(url, i, tally)
         elif kind == "abort":
-            ws = await connect(url + "/soak/cycle/", open_timeout=REPLY_TIMEOUT)
+            ws = await _connect(url + "/soak/cycle/", open_timeout=REPLY_TIMEOUT)
             await ws.send(json.dumps({"stream": "echo", "payload": {"i": i}}))
             ws.transport.abort()  # no close frame, no FIN: a vanished client
         else:
@@ -421,7 +431,7 @@ async def cycle(url: str, kind: str, i: int, tally: Tally) -> None:
 
 
 async def _ok_cycle(url: str, i: int, tally: Tally) -> None:
-    async with connect(url + "/soak/cycle/", open_timeout=REPLY_TIMEOUT) as ws:
+    async with _connect(url + "/soak/cycle/", open_timeout=REPLY_TIMEOUT) as ws:
         await ws.send(json.dumps({"stream": "echo", "payload": {"i": i}}))
         began = time.monotonic()
         await ws.send(json.dumps({"stream": "work", "payload": {"n": i}}))
@@ -442,7 +452,7 @@ async def _raising_cycle(url: str, i: int) -> None:
     when = ("connect", "receive", "disconnect")[(i // 10) % 3]
     target = f"{url}/soak/raise/{when}/t{i}/"
     try:
-        async with connect(target, open_timeout=REPLY_TIMEOUT) as ws:
+        async with _connect(target, open_timeout=REPLY_TIMEOUT) as ws:
             if when == "receive":
                 await ws.send("{}")
                 # The consumer raised: nothing comes back, the socket stays open.
@@ -458,7 +468,7 @@ async def _raising_cycle(url: str, i: int) -> None:
 async def fuzz_socket(url: str, batch: list[Any], tally: Tally) -> int | None:
     """Send ``batch`` on one socket; check the echoes. The close code if it closed."""
     try:
-        async with connect(
+        async with _connect(
             url + "/soak/fuzz/", open_timeout=REPLY_TIMEOUT, max_size=None
         ) as ws:
             expected = [frame.echo for frame in batch if not frame.refused]
@@ -526,7 +536,7 @@ def _peer_closed(reader: asyncio.StreamReader) -> bool:
 
 
 async def server_stats(url: str) -> dict[str, int]:
-    async with connect(url + "/soak/stats/", open_timeout=REPLY_TIMEOUT) as ws:
+    async with _connect(url + "/soak/stats/", open_timeout=REPLY_TIMEOUT) as ws:
         await ws.send("?")
         return json.loads(await asyncio.wait_for(ws.recv(), REPLY_TIMEOUT))
 
@@ -596,6 +606,11 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="directory for the server logs (default: a new temporary one)",
     )
+    parser.add_argument(
+        "--no-compression",
+        action="store_true",
+        help="clients do not offer permessage-deflate",
+    )
     parser.add_argument("--cycles", type=int, help="override the number of cycles")
     parser.add_argument("--frames", type=int, help="override the number of frames")
     args = parser.parse_args(argv)
@@ -604,6 +619,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.quick
         else Sizes(cycles=10_000, frames=100_000, slow_messages=3000)
     )
+    if args.no_compression:
+        CLIENT_OPTIONS["compression"] = None
     sizes.cycles = args.cycles or sizes.cycles
     sizes.frames = args.frames or sizes.frames
     logs = args.logs or tempfile.mkdtemp(prefix="soak-")

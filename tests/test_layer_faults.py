@@ -130,6 +130,9 @@ async def test_refresher_stops_a_round_at_the_first_outage(gc_log):
     assert await _membership.refresh_once() == 0
     assert layer.fail > 10_000 - 50 * 2  # one failed batch, no per-socket retries
     assert _outage.outage.down_since is not None
+    assert "unreachable" not in gc_log.text  # once may be a stale connection
+    assert await _membership.refresh_once() == 0
+    assert "unreachable" in gc_log.text  # twice in a row is an outage
     layer.fail = 0
     assert await _membership.refresh_once() == 50
     assert _outage.outage.down_since is None
@@ -213,6 +216,41 @@ async def test_a_restart_that_flaps_is_one_outage(gc_log, monkeypatch):
     await asyncio.sleep(0.4)
     lines = [r.getMessage() for r in gc_log.records if r.levelno >= logging.INFO]
     assert len(lines) == 2 and "3 failed attempts" in lines[1], lines
+
+
+async def test_a_failure_its_retry_mends_is_no_outage(gc_log, monkeypatch):
+    # A stale pooled connection after a Redis restart: the first attempt fails, the
+    # retry works. No ERROR, one INFO line; the refresher is still woken (the
+    # restarted Redis may have forgotten the groups).
+    woken = []
+    monkeypatch.setattr(_outage, "on_recovery", [lambda: woken.append(1)])
+    monkeypatch.setattr(_outage, "_blips", _outage.Throttle(burst=1, window=60))
+    log = _outage.OutageLog()
+    for _ in range(3):
+        log.failed("send to 'c'", ConnectionError("closed by server"), first=True)
+        log.recovered()
+    records = [r for r in gc_log.records if r.levelno >= logging.INFO]
+    assert [r.levelno for r in records] == [logging.INFO]
+    assert "worked on retry" in records[0].getMessage() and woken == [1, 1, 1]
+    assert log.down_since is None
+
+
+async def test_an_outage_whose_end_timer_was_lost_still_ends(gc_log, monkeypatch):
+    # The loop that would have logged the end closed (tests run many loops): the
+    # next failure, long after, is a new outage with its own start line.
+    monkeypatch.setattr(_outage, "SETTLE_SECONDS", 0.05)
+    log = _outage.OutageLog()
+    log.failed("receiving", ConnectionError("down"))
+    log.recovered()
+    log._ending.cancel()
+    await asyncio.sleep(0.1)
+    log.failed("receiving", ConnectionError("down again"))
+    lines = [r.getMessage() for r in gc_log.records if r.levelno >= logging.INFO]
+    assert [line.split(" (")[0] for line in lines] == [
+        "Channel layer unreachable",
+        "Channel layer reachable again after 0.0 s",
+        "Channel layer unreachable",
+    ]
 
 
 async def test_the_end_of_an_outage_wakes_the_refresher(settings):

@@ -56,6 +56,10 @@ _wakeups: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Event] = 
 _leftovers: weakref.WeakKeyDictionary[
     asyncio.AbstractEventLoop, dict[tuple[str, str], Any]
 ] = weakref.WeakKeyDictionary()
+# Refresh rounds that failed in a row, per loop.
+_failed_rounds: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, int] = (
+    weakref.WeakKeyDictionary()
+)
 # One line per (group, channel) per window for a join nothing can make good.
 _lost_joins = Throttle(burst=1, window=10.0)
 
@@ -254,11 +258,16 @@ async def refresh_once() -> int:
         for result in results:
             if isinstance(result, BaseException):
                 if is_transient(result):
-                    outage.failed("refreshing group memberships", result)
+                    _failed_rounds[loop] = failed = _failed_rounds.get(loop, 0) + 1
+                    # Once may be a stale connection; two rounds in a row is an outage.
+                    outage.failed(
+                        "refreshing group memberships", result, first=failed == 1
+                    )
                     return done
                 logger.error("Refreshing a group membership failed: %r", result)
             else:
                 done += 1
+    _failed_rounds.pop(loop, None)
     return done
 
 
@@ -284,7 +293,9 @@ async def _discard_leftovers() -> bool:
             await change(raw, group, channel, False, retries=0)
         except Exception as exc:
             if is_transient(exc):
-                outage.failed("discarding group memberships", exc)
+                loop = asyncio.get_running_loop()
+                _failed_rounds[loop] = failed = _failed_rounds.get(loop, 0) + 1
+                outage.failed("discarding group memberships", exc, first=failed == 1)
                 return False
             pending.pop((group, channel), None)
             logger.error("Could not remove %r from group %r: %r", channel, group, exc)
