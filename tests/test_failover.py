@@ -295,11 +295,14 @@ async def test_sentinel_failover_keeps_sockets_groups_and_workers(ha):
     assert not [listener.closed for listener in listeners if listener.closed]
     # Everything sent once the primary was gone was retried until it was delivered.
     assert lost_after_kill == []
-    # One line when the outage starts, one when it ends; no tracebacks.
-    for name, output in (
-        ("server", ha.server.output()),
-        ("worker", ha.worker.output()),
-    ):
+    # One line when the outage starts, one when it ends (logged once the layer has
+    # answered for a second without a failure); no tracebacks.
+    for name, read in (("server", ha.server.output), ("worker", ha.worker.output)):
+        for _ in range(100):  # up to 10 s
+            if "Channel layer reachable again" in read():
+                break
+            await asyncio.sleep(0.1)
+        output = read()
         lines = output.splitlines()
         started = {line for line in lines if "Channel layer unreachable" in line}
         ended = {line for line in lines if "Channel layer reachable again" in line}
