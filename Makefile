@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 DEMO_PORT ?= 8000
 
-.PHONY: demo test lint docs bench matrix clean js-tools js-types
+.PHONY: demo test lint docs bench soak matrix clean js-tools js-types
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,11 @@ $(BENCH_STAMP): $(STAMP)
 
 bench: $(BENCH_STAMP)
 	$(PY) -m bench $(BENCH_ARGS)
+
+# Load, faults and hostile input against real servers and redis-server (bench/soak.py);
+# not part of `make test`. SOAK_ARGS=--quick for a tenth of it.
+soak: $(STAMP)
+	$(PY) -m bench.soak $(SOAK_ARGS)
 
 # Every other supported Python x Django pair, with nox (noxfile.py); `make test` runs the
 # default one. Its venvs are kept in .nox/ and reused.

@@ -17,8 +17,8 @@ from .message import Message
 from .middleware.stack import SocketStacks
 from .routing import Router, router_for
 from .runtime.host import Match
-from .runtime.membership import start_refresher, stop_refresher
 from .runtime.named import close as close_queues
+from .runtime.refresher import start_refresher, stop_refresher
 from .runtime.socket import WebsocketSocket
 from .runtime.worker import consume_forever, named_channels, serve_channel_scope
 from .sessions import release_channel_session

@@ -55,9 +55,11 @@ def read_log(log) -> str:
 
 
 class RedisServer:
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, *extra: str) -> None:
         self.binary = redis_binary()
         self.port = port or free_port()
+        # More redis-server options, e.g. ("--replicaof", "127.0.0.1", "6379").
+        self.extra = extra
         self.process: subprocess.Popen | None = None
 
     @property
@@ -78,6 +80,7 @@ class RedisServer:
                 "no",
                 "--maxclients",
                 "10000",
+                *self.extra,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -99,9 +102,10 @@ class RedisServer:
         self.stop()
         raise RuntimeError(f"redis-server did not answer on port {self.port}")
 
-    def stop(self) -> None:
+    def stop(self, sig: int | None = None) -> None:
+        """Stop by PID: SIGTERM, or ``sig`` (SIGKILL: a crash, no goodbye)."""
         if self.process is not None:
-            end_process(self.process)
+            end_process(self.process, sig)
         self.process = None
 
     def restart(self) -> None:
@@ -117,7 +121,16 @@ class RedisServer:
 class RedisSentinel:
     """A ``redis-sentinel`` watching one master (for Sentinel layer configs)."""
 
-    def __init__(self, master_port: int, master_name: str, directory) -> None:
+    def __init__(
+        self,
+        master_port: int,
+        master_name: str,
+        directory,
+        *,
+        quorum: int = 1,
+        down_after_ms: int | None = None,
+        failover_timeout_ms: int | None = None,
+    ) -> None:
         path = shutil.which("redis-sentinel")
         if path is None:
             message = f"redis-sentinel not found; {INSTALL_HINT}"
@@ -134,8 +147,17 @@ class RedisSentinel:
         with open(self.config, "w") as file:
             file.write(
                 f"port {self.port}\nbind 127.0.0.1\ndaemonize no\n"
-                f"sentinel monitor {master_name} 127.0.0.1 {master_port} 1\n"
+                f"sentinel monitor {master_name} 127.0.0.1 {master_port} {quorum}\n"
             )
+            # Small values make a failover take seconds, not the default minutes.
+            if down_after_ms is not None:
+                file.write(
+                    f"sentinel down-after-milliseconds {master_name} {down_after_ms}\n"
+                )
+            if failover_timeout_ms is not None:
+                file.write(
+                    f"sentinel failover-timeout {master_name} {failover_timeout_ms}\n"
+                )
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 15.0) -> RedisSentinel:

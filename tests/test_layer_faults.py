@@ -14,6 +14,7 @@ from generic_consumers.management.commands.runworkers import select_channels
 from generic_consumers.runtime import delivery as _envelope
 from generic_consumers.runtime import membership as _membership
 from generic_consumers.runtime import outage as _outage
+from generic_consumers.runtime import refresher as _refresher
 from generic_consumers.runtime.registry import sockets
 
 
@@ -54,8 +55,11 @@ class FlakyLayer:
 
 @pytest.fixture(autouse=True)
 def fresh_outage(monkeypatch):
+    # An outage ends at the first success here (tests below set a settle time).
+    monkeypatch.setattr(_outage, "SETTLE_SECONDS", 0)
     monkeypatch.setattr(_outage, "outage", _outage.OutageLog())
     monkeypatch.setattr(_membership, "outage", _outage.outage)
+    monkeypatch.setattr(_refresher, "outage", _outage.outage)
     monkeypatch.setattr(_membership, "RETRY_FIRST", 0.001)
 
 
@@ -108,12 +112,12 @@ async def test_refresher_re_adds_live_memberships_only():
     layer = FlakyLayer()
     live = FakeSocket(layer, {"a", "b"})
     sockets.add(live)
-    assert await _membership.refresh_once() == 2
+    assert await _refresher.refresh_once() == 2
     assert "x!live" in layer.groups["a"] and "x!live" in layer.groups["b"]
     await layer.flush()
     # A socket that left a group while the add was in flight: the add is undone.
     layer.delay = 0.01
-    task = asyncio.ensure_future(_membership.refresh_once())
+    task = asyncio.ensure_future(_refresher.refresh_once())
     await asyncio.sleep(0.001)
     live.groups.discard("a")
     await task
@@ -125,13 +129,67 @@ async def test_refresher_stops_a_round_at_the_first_outage(gc_log):
     layer = FlakyLayer(fail=10_000)
     for n in range(50):
         sockets.add(FakeSocket(layer, {"a"}, f"x!{n}"))
-    assert await _membership.refresh_once() == 0
+    assert await _refresher.refresh_once() == 0
     assert layer.fail > 10_000 - 50 * 2  # one failed batch, no per-socket retries
     assert _outage.outage.down_since is not None
+    assert "unreachable" not in gc_log.text  # once may be a stale connection
+    assert await _refresher.refresh_once() == 0
+    assert "unreachable" in gc_log.text  # twice in a row is an outage
     layer.fail = 0
-    assert await _membership.refresh_once() == 50
+    assert await _refresher.refresh_once() == 50
     assert _outage.outage.down_since is None
     assert "reachable again" in gc_log.text
+
+
+async def test_discard_lost_to_an_outage_is_retried_by_the_refresher(gc_log):
+    # A failover outlasting the retries: a departing socket's discard fails, and
+    # the membership must not stay behind until the layer's group_expiry.
+    layer = FlakyLayer()
+    await layer.group_add("a", "x!gone")
+    layer.fail = 10_000
+    await _membership.discard_all(layer, "x!gone", {"a"})
+    assert "x!gone" in layer.groups["a"]
+    assert await _refresher.refresh_once() == 0  # still down: kept for later
+    layer.fail = 0
+    await _refresher.refresh_once()
+    assert "x!gone" not in layer.groups.get("a", {})
+    assert "Traceback" not in gc_log.text
+
+
+async def test_rejoined_group_is_not_discarded_by_a_leftover():
+    layer = FlakyLayer(fail=10_000)
+    live = FakeSocket(layer, {"a"}, "x!back")
+    sockets.add(live)
+    await _membership.discard_all(layer, "x!back", {"a"})  # failed: a leftover
+    layer.fail = 0
+    await _envelope.change_membership(live.layer, "a", "x!back", True)
+    await _refresher.refresh_once()
+    assert "x!back" in layer.groups["a"]
+
+
+async def test_live_sockets_membership_change_during_an_outage_is_made_good(gc_log):
+    layer = FlakyLayer(fail=10_000)
+    live = FakeSocket(layer, set(), "x!new")
+    sockets.add(live)
+    # Neither raises (the consumer and the handshake go on), nor logs a traceback.
+    await _envelope.change_membership(live.layer, "a", "x!new", True)
+    await _envelope.change_membership(live.layer, "b", "x!new", True)
+    await _envelope.change_membership(live.layer, "b", "x!new", False)
+    errors = [r for r in gc_log.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and not errors[0].exc_info
+    layer.fail = 0
+    await _refresher.refresh_once()
+    assert "x!new" in layer.groups["a"] and "x!new" not in layer.groups.get("b", {})
+
+
+async def test_named_channels_join_lost_to_an_outage_says_so_once(gc_log):
+    layer = FlakyLayer(fail=10_000)
+    wrapper = type("W", (), {"raw": layer})()
+    for _ in range(3):
+        await _envelope.change_membership(wrapper, "a", "jobs", True)
+    lines = [r.getMessage() for r in gc_log.records if r.levelno >= logging.ERROR]
+    assert len(lines) == 2 and "'jobs'" in lines[1] and "'a'" in lines[1], lines
+    assert _outage.outage.lost == 3
 
 
 async def test_outage_log_one_line_per_outage(gc_log):
@@ -144,6 +202,74 @@ async def test_outage_log_one_line_per_outage(gc_log):
     messages = [r.getMessage() for r in gc_log.records if r.levelno >= logging.INFO]
     assert len(messages) == 3
     assert "unreachable" in messages[0] and "reachable again" in messages[1]
+
+
+async def test_a_restart_that_flaps_is_one_outage(gc_log, monkeypatch):
+    # After a Redis restart each stale pooled connection fails once, between
+    # successes: one outage, one line at its start and one at its end.
+    monkeypatch.setattr(_outage, "SETTLE_SECONDS", 0.2)
+    log = _outage.OutageLog()
+    for _ in range(3):
+        log.failed("send to 'c'", ConnectionError("Connection closed by server."))
+        log.recovered()
+        await asyncio.sleep(0.05)
+    lines = [r.getMessage() for r in gc_log.records if r.levelno >= logging.INFO]
+    assert len(lines) == 1 and "unreachable" in lines[0]
+    await asyncio.sleep(0.4)
+    lines = [r.getMessage() for r in gc_log.records if r.levelno >= logging.INFO]
+    assert len(lines) == 2 and "3 failed attempts" in lines[1], lines
+
+
+async def test_a_failure_its_retry_mends_is_no_outage(gc_log, monkeypatch):
+    # A stale pooled connection after a Redis restart: the first attempt fails, the
+    # retry works. No ERROR, one INFO line; the refresher is still woken (the
+    # restarted Redis may have forgotten the groups).
+    woken = []
+    monkeypatch.setattr(_outage, "on_recovery", [lambda: woken.append(1)])
+    monkeypatch.setattr(_outage, "_blips", _outage.Throttle(burst=1, window=60))
+    log = _outage.OutageLog()
+    for _ in range(3):
+        log.failed("send to 'c'", ConnectionError("closed by server"), first=True)
+        log.recovered()
+    records = [r for r in gc_log.records if r.levelno >= logging.INFO]
+    assert [r.levelno for r in records] == [logging.INFO]
+    assert "worked on retry" in records[0].getMessage() and woken == [1, 1, 1]
+    assert log.down_since is None
+
+
+async def test_an_outage_whose_end_timer_was_lost_still_ends(gc_log, monkeypatch):
+    # The loop that would have logged the end closed (tests run many loops): the
+    # next failure, long after, is a new outage with its own start line.
+    monkeypatch.setattr(_outage, "SETTLE_SECONDS", 0.05)
+    log = _outage.OutageLog()
+    log.failed("receiving", ConnectionError("down"))
+    log.recovered()
+    log._ending.cancel()
+    await asyncio.sleep(0.1)
+    log.failed("receiving", ConnectionError("down again"))
+    lines = [r.getMessage() for r in gc_log.records if r.levelno >= logging.INFO]
+    assert [line.split(" (")[0] for line in lines] == [
+        "Channel layer unreachable",
+        "Channel layer reachable again after 0.0 s",
+        "Channel layer unreachable",
+    ]
+
+
+async def test_the_end_of_an_outage_wakes_the_refresher(settings):
+    settings.GENERIC_CONSUMERS = {"ROUTING": [], "GROUP_REFRESH_INTERVAL": 3600}
+    layer = FlakyLayer()
+    sockets.add(FakeSocket(layer, {"a"}, "x!woken"))
+    _refresher.start_refresher()
+    try:
+        _outage.outage.failed("receiving", ConnectionError("down"))
+        _outage.outage.recovered()  # a Redis restart forgot the groups: re-add now
+        for _ in range(100):
+            if "x!woken" in layer.groups.get("a", {}):
+                break
+            await asyncio.sleep(0.01)
+        assert "x!woken" in layer.groups["a"]
+    finally:
+        await _refresher.stop_refresher()
 
 
 async def test_receive_retries_with_backoff_and_recovers(monkeypatch):

@@ -367,3 +367,23 @@ async def test_refused_frames_log_a_bounded_amount_and_say_what_was_held_back(
     assert sum("refused a frame" in line for line in lines) == 6
     assert any("15 similar line(s)" in line for line in lines)
     await c.disconnect()
+
+
+async def test_refusals_held_back_are_counted_when_the_socket_closes(gc_log):
+    # Every refusal shows in the log: a socket that closes within the window still
+    # gets the line saying how many were held back.
+    from generic_consumers.generic.websockets import WebsocketDemultiplexer
+
+    class Demux(WebsocketDemultiplexer):
+        consumers: dict = {}
+
+    app = RoutingApplication([Demux.as_route()])
+    c = await connected(app)
+    for _ in range(8):
+        await c.send_to(text_data="not json")
+    await settle(0.1)
+    await c.disconnect()
+    await settle()
+    lines = [r.getMessage() for r in gc_log.records if r.levelno >= logging.WARNING]
+    assert sum("refused a frame" in line for line in lines) == 5
+    assert sum("3 similar line(s)" in line for line in lines) == 1, lines

@@ -15,11 +15,11 @@ One frame's path, crossing each part once::
 
 Supporting parts: ``context`` (the per-turn context), ``threads`` (sticky sync
 threads, ``run_blocking``), ``placement`` (loop or thread, decided once),
-``replies`` (1.x reply content to ASGI events), ``membership`` (bounded group changes
-and the refresher), ``outage`` (layer faults, logged once), ``tasks`` (a socket's
-background tasks and keepalive pings, made on first use), ``chain`` and ``frames``
-(a frame middleware stack, and each socket's wire through it, between the server and
-the socket).
+``replies`` (1.x reply content to ASGI events), ``membership`` (bounded group
+changes) and ``refresher`` (re-adding live sockets' groups), ``outage`` (layer faults,
+logged once), ``tasks`` (a socket's background tasks and keepalive pings, made on
+first use), ``chain`` and ``frames`` (a frame middleware stack, and each socket's wire
+through it, between the server and the socket).
 
 The runtime never imports the public modules: what it needs from them (building a
 ``Message``, matching the routing, cleaning up sessions) comes through the ``Host``

@@ -21,7 +21,7 @@ from channels.exceptions import ChannelFull
 from . import envelope, named
 from .context import Turn, current_turn, run_sync
 from .host import Layer
-from .membership import change, change_many
+from .membership import change_many_or_defer, change_or_defer
 from .outage import is_transient, layer_call
 from .registry import one_process, sockets
 
@@ -83,9 +83,17 @@ async def change_membership(
     if _change_in_place(layer, group, channel, joined):
         return
     raw = layer.raw
-    await change(raw, group, channel, joined)
-    if sockets.get(channel) is None and named.is_reply_channel(channel):  # elsewhere
+    remote = sockets.get(channel) is None and named.is_reply_channel(channel)
+    # A live socket's record (here, or through the notice below in the process that
+    # owns it) lets the refresher make good a change an outage defeated.
+    await change_or_defer(raw, group, channel, joined, kept=_kept(channel))
+    if remote:
         await _notify(raw, group, channel, joined)
+
+
+def _kept(channel: str) -> bool:
+    """Whether a live socket's record holds ``channel``'s groups (see above)."""
+    return sockets.get(channel) is not None or named.is_reply_channel(channel)
 
 
 def _change_in_place(layer: Layer, group: str, channel: str, joined: bool) -> bool:
@@ -150,7 +158,7 @@ async def _carry_out_changes(turn: Turn, previous: asyncio.Future | None) -> Non
         raw = layer.raw
         changes = [(g, c, j) for (lay, g, c, j) in batch if lay is layer]
         try:
-            await change_many(raw, changes)
+            await change_many_or_defer(raw, changes, kept=_kept)
             for group, channel, joined in changes:
                 if sockets.get(channel) is None and named.is_reply_channel(channel):
                     await _notify(raw, group, channel, joined)

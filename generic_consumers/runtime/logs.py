@@ -34,6 +34,8 @@ class Throttle:
         self.keys = keys
         # key -> [window start, lines logged in it, lines held back]
         self._seen: OrderedDict[str, list[float]] = OrderedDict()
+        # key -> where its held-back count goes when the key is forgotten
+        self._sinks: dict[str, tuple[logging.Logger, int]] = {}
 
     def log(
         self, logger: logging.Logger, level: int, key: str, msg: str, *args: Any
@@ -47,16 +49,23 @@ class Throttle:
             entry = self._seen[key] = [now, 0, 0]
             self._seen.move_to_end(key)
             while len(self._seen) > self.keys:
-                self._seen.popitem(last=False)
+                self._sinks.pop(self._seen.popitem(last=False)[0], None)
         if entry[1] < self.burst:
             entry[1] += 1
             logger.log(level, msg, *args)
         else:
             entry[2] += 1
+            self._sinks[key] = (logger, level)
 
     def forget(self, key: str) -> None:
-        """Drop ``key``: its socket closed."""
-        self._seen.pop(key, None)
+        """Drop ``key`` (its socket closed), saying how many lines were held back."""
+        entry = self._seen.pop(key, None)
+        sink = self._sinks.pop(key, None)
+        if entry is not None and entry[2] and sink is not None:
+            logger, level = sink
+            logger.log(
+                level, "%d similar line(s) for %s were held back", int(entry[2]), key
+            )
 
 
 # Warnings about what clients send, keyed by the socket's reply channel.

@@ -12,8 +12,12 @@ Three problems of channel-layer groups at scale, and what this module does about
   by default), however long the socket lives.
 - **Restarts.** A Redis restarted without persistence forgets every group.
 
-For the last two, a refresher task per event loop re-adds every (group, reply channel)
-pair of the live sockets of this process every ``GROUP_REFRESH_INTERVAL`` seconds.
+For the last two, ``refresher`` re-adds the live sockets' memberships.
+
+An outage (or a Sentinel failover) can outlast the retries. A live socket's join is
+then made good by the refresher (the socket's record has it); a discard is kept as a
+*leftover* (:func:`pending_discards`) that the refresher retries each round until the
+layer takes it.
 """
 
 from __future__ import annotations
@@ -23,11 +27,12 @@ import logging
 import random
 import time
 import weakref
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..conf import get_settings
+from .logs import Throttle
 from .outage import is_transient, outage
-from .registry import one_process, sockets
 
 if TYPE_CHECKING:
     from channels.layers import BaseChannelLayer
@@ -36,14 +41,17 @@ logger = logging.getLogger("generic_consumers")
 
 RETRY_FIRST = 0.05  # seconds before the first retry of a membership change; doubles
 RETRY_MAX = 2.0
-REFRESH_BATCH = 200  # pairs re-added per batch; the semaphore bounds concurrency
+LEFTOVERS_MAX = 100_000  # failed discards kept per loop; past it they expire instead
 
 _limits: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
     weakref.WeakKeyDictionary()
 )
-_refreshers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Task] = (
-    weakref.WeakKeyDictionary()
-)
+# (group, channel) -> layer, for discards an outage defeated; retried by the refresher.
+_leftovers: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, dict[tuple[str, str], Any]
+] = weakref.WeakKeyDictionary()
+# One line per (group, channel) per window for a join nothing can make good.
+_lost_joins = Throttle(burst=1, window=10.0)
 
 
 def _limit() -> asyncio.Semaphore:
@@ -70,6 +78,8 @@ async def change(
     """
     method = raw.group_add if joined else raw.group_discard
     await _retried(lambda: method(group, channel), retries)
+    if joined:
+        pending_discards().pop((group, channel), None)  # joined again: keep it
 
 
 async def change_many(
@@ -86,6 +96,10 @@ async def change_many(
         return
     if _pipelines(raw):
         await _retried(lambda: _pipeline(raw, changes))
+        pending = pending_discards()
+        for group, channel, joined in changes:
+            if joined:
+                pending.pop((group, channel), None)  # joined again: keep it
         return
     # Elsewhere: pairs side by side, each pair's changes in order.
     by_pair: dict[tuple[str, str], list[bool]] = {}
@@ -154,6 +168,83 @@ async def _retried(call: Any, retries: int | None = None) -> None:
             return
 
 
+def pending_discards() -> dict[tuple[str, str], Any]:
+    return _leftovers.setdefault(asyncio.get_running_loop(), {})
+
+
+def _keep_leftover(raw: BaseChannelLayer, group: str, channel: str) -> None:
+    pending = pending_discards()
+    if len(pending) < LEFTOVERS_MAX:
+        pending[(group, channel)] = raw
+    else:  # it expires after the layer's group_expiry
+        outage.lost += 1
+
+
+async def change_or_defer(
+    raw: BaseChannelLayer, group: str, channel: str, joined: bool, *, kept: bool
+) -> None:
+    """:func:`change`, for callers that must go on when the layer stays down.
+
+    Called for every membership change a consumer or ``Group.add``/``discard`` makes.
+    A transient failure after the retries is counted by the outage log (one line per
+    outage) and made good later: a discard is kept for the refresher; a join is
+    re-added by the refresher when ``kept`` (a live socket's record holds it, here or,
+    through the membership notice, in the process that owns the socket). Any other
+    join is lost, said once per channel and group. Non-transient errors raise.
+    """
+    try:
+        await change(raw, group, channel, joined)
+    except Exception as exc:
+        if not is_transient(exc):
+            raise
+        _defer(raw, group, channel, joined, kept, exc)
+
+
+async def change_many_or_defer(
+    raw: BaseChannelLayer,
+    changes: list[tuple[str, str, bool]],
+    *,
+    kept: Callable[[str], bool],
+) -> None:
+    """:func:`change_many`, made good later like :func:`change_or_defer` when the
+    layer stays down (ZADD, ZREM and EXPIRE are idempotent, so redoing a change that
+    went through does no harm). ``kept(channel)`` says whether a live socket's record
+    holds that channel's groups."""
+    try:
+        await change_many(raw, changes)
+    except Exception as exc:
+        if not is_transient(exc):
+            raise
+        for group, channel, joined in changes:
+            _defer(raw, group, channel, joined, kept(channel), exc)
+
+
+def _defer(
+    raw: BaseChannelLayer,
+    group: str,
+    channel: str,
+    joined: bool,
+    kept: bool,
+    exc: BaseException,
+) -> None:
+    what = f"group_{'add' if joined else 'discard'}({group!r})"
+    outage.failed(what, exc)
+    if not joined:
+        _keep_leftover(raw, group, channel)
+    elif not kept:
+        outage.lost += 1
+        _lost_joins.log(
+            logger,
+            logging.ERROR,
+            f"{channel!r} in {group!r}",
+            "Could not add %r to group %r: the channel layer failed (%r). Add it "
+            "again once the layer is back.",
+            channel,
+            group,
+            exc,
+        )
+
+
 async def discard_all(raw: BaseChannelLayer, channel: str, groups: set[str]) -> None:
     """Leave every group in ``groups`` (a departing socket's); never raises."""
     groups = set(groups)
@@ -164,92 +255,11 @@ async def discard_all(raw: BaseChannelLayer, channel: str, groups: set[str]) -> 
     for group, result in zip(groups, results, strict=True):
         if isinstance(result, BaseException):
             if is_transient(result):
-                # The layer is down: one line per outage, not one per socket. A
-                # membership left behind expires after the layer's group_expiry.
+                # The layer is down: one line per outage, not one per socket; the
+                # refresher retries the discard once it is back.
                 outage.failed(f"group_discard({group!r})", result)
+                _keep_leftover(raw, group, channel)
             else:
                 logger.error(
                     "Could not remove %r from group %r: %r", channel, group, result
                 )
-
-
-# -- the refresher --------------------------------------------------------------------
-
-
-def start_refresher() -> None:
-    """Start this event loop's membership refresher, once (no-op if disabled)."""
-    loop = asyncio.get_running_loop()
-    interval = get_settings()["GROUP_REFRESH_INTERVAL"]
-    if not interval or loop in _refreshers:
-        return
-    _refreshers[loop] = loop.create_task(
-        _refresh_forever(float(interval)), name="generic_consumers:group-refresher"
-    )
-
-
-async def stop_refresher() -> None:
-    task = _refreshers.pop(asyncio.get_running_loop(), None)
-    if task is not None:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-
-
-async def _refresh_forever(interval: float) -> None:
-    while True:
-        # Jitter: processes started together do not refresh in lock-step.
-        await asyncio.sleep(interval * random.uniform(0.8, 1.0))
-        try:
-            await refresh_once()
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # never let the refresher die
-            logger.exception("Refreshing group memberships failed")
-
-
-def _live_pairs(loop: asyncio.AbstractEventLoop) -> list[tuple[Any, str, str]]:
-    pairs: list[tuple[Any, str, str]] = []
-    for socket in sockets.of_loop(loop):
-        # In-memory memberships live in the registry and never expire.
-        if socket.layer is not None and not one_process(socket.layer.raw):
-            channel = socket.reply_channel
-            pairs.extend((socket, group, channel) for group in list(socket.groups))
-    return pairs
-
-
-async def refresh_once() -> int:
-    """Re-add every live (group, reply channel) pair of this loop; return the count.
-
-    Stops at the first transient failure (the layer is down; the next round tries
-    again) so an outage costs one attempt per round, not one per socket.
-    """
-    loop = asyncio.get_running_loop()
-    pairs = _live_pairs(loop)
-    done = 0
-    for start in range(0, len(pairs), REFRESH_BATCH):
-        batch = pairs[start : start + REFRESH_BATCH]
-        results = await asyncio.gather(
-            *(
-                _refresh_pair(socket, group, channel)
-                for socket, group, channel in batch
-            ),
-            return_exceptions=True,
-        )
-        for result in results:
-            if isinstance(result, BaseException):
-                if is_transient(result):
-                    outage.failed("refreshing group memberships", result)
-                    return done
-                logger.error("Refreshing a group membership failed: %r", result)
-            else:
-                done += 1
-    return done
-
-
-async def _refresh_pair(socket: Any, group: str, channel: str) -> None:
-    raw = socket.layer.raw
-    await change(raw, group, channel, True, retries=0)
-    # The socket may have left the group, or closed, while the add was in flight (its
-    # discard may even have reached the layer first): undo the add then.
-    current = sockets.get(channel)
-    if current is None or current is not socket or group not in current.groups:
-        await change(raw, group, channel, False)

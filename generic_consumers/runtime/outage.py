@@ -65,19 +65,47 @@ def backoff(first: float = BACKOFF_FIRST, cap: float = BACKOFF_MAX) -> Iterator[
         delay = min(delay * 2, cap)
 
 
+# An outage ends once the layer has answered for this long without a failure: after a
+# Redis restart every stale pooled connection fails once, between successes, and that
+# is one outage, not one per connection.
+SETTLE_SECONDS = 1.0
+# Called when the layer answers again after failing (the membership refresher re-adds
+# the groups a restarted Redis forgot), on the loop that saw the success.
+on_recovery: list[Callable[[], None]] = []
+
+
 class OutageLog:
     """Logs the start and the end of a layer outage once per process."""
 
     def __init__(self) -> None:
         self.down_since: float | None = None
+        self.up_since: float | None = None
+        self.announced = False  # the start line was logged
         self.failures = 0
         self.lost = 0
+        self._ending: asyncio.TimerHandle | None = None
 
-    def failed(self, what: str, exc: BaseException) -> None:
-        """Report a failed layer operation; only the first of an outage is an error."""
+    def failed(self, what: str, exc: BaseException, *, first: bool = False) -> None:
+        """Report a failed layer operation; only the first of an outage is an error.
+
+        ``first``: the operation's first attempt, about to be retried. A failure that
+        its retry mends (a stale pooled connection after a Redis restart) is no
+        outage; the outage starts at a failure that repeats.
+        """
+        if (
+            self.up_since is not None
+            and time.monotonic() - self.up_since >= SETTLE_SECONDS
+        ):
+            self._end()  # it had ended (its timer's loop is gone): this is a new one
         self.failures += 1
+        self.up_since = None
+        if self._ending is not None:  # not over yet: the same outage goes on
+            self._ending.cancel()
+            self._ending = None
         if self.down_since is None:
             self.down_since = time.monotonic()
+        if not self.announced and not first:
+            self.announced = True
             logger.error(
                 "Channel layer unreachable (%s failed: %r). Sockets stay open; "
                 "listeners, workers and group memberships retry quietly until it "
@@ -89,21 +117,59 @@ class OutageLog:
             logger.debug("Channel layer still unreachable (%s failed: %r)", what, exc)
 
     def recovered(self) -> None:
-        """Report a successful layer operation (cheap when nothing was wrong)."""
-        if self.down_since is not None:
-            logger.warning(
-                "Channel layer reachable again after %.1f s (%d failed attempts "
-                "retried in between, %d operations given up).",
-                time.monotonic() - self.down_since,
+        """Report a successful layer operation (cheap when nothing was wrong).
+
+        The end of the outage is logged once the layer has answered for
+        ``SETTLE_SECONDS`` without a failure.
+        """
+        if self.down_since is None or self.up_since is not None:
+            return
+        self.up_since = time.monotonic()
+        for hook in list(on_recovery):
+            hook()
+        if not self.announced:
+            _blips.log(
+                logger,
+                logging.INFO,
+                "layer",
+                "Channel layer connections failed %d time(s) and worked on retry "
+                "(stale connections after a Redis restart or failover look so).",
                 self.failures,
-                self.lost,
             )
-            self.down_since = None
-            self.failures = 0
-            self.lost = 0
+            self._reset()
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is None or SETTLE_SECONDS <= 0:
+            self._end()
+        else:
+            self._ending = loop.call_later(SETTLE_SECONDS, self._end)
+
+    def _reset(self) -> None:
+        self.down_since = self.up_since = None
+        self.announced = False
+        self.failures = 0
+        self.lost = 0
+
+    def _end(self) -> None:
+        self._ending = None
+        if self.down_since is None or self.up_since is None:
+            return
+        logger.warning(
+            "Channel layer reachable again after %.1f s (%d failed attempts "
+            "retried in between, %d operations given up).",
+            self.up_since - self.down_since,
+            self.failures,
+            self.lost,
+        )
+        self._reset()
 
 
 outage = OutageLog()
+# Mended failures: one line a minute at most, the rest counted.
+_blips = Throttle(burst=1, window=60.0)
 
 
 def _cancel_pending() -> bool:
@@ -136,7 +202,7 @@ async def receive(raw: Any, channel: str, what: str) -> dict[str, Any]:
             ):
                 continue
             if is_transient(exc):
-                outage.failed(what, exc)
+                outage.failed(what, exc, first=delays is None)
             else:
                 logger.error("%s failed: %r; retrying", what, exc)
             delays = delays or backoff()
@@ -184,10 +250,11 @@ async def layer_call(call: Callable[[], Awaitable[T]], what: str) -> T:
             if not is_transient(exc):
                 raise
             now = time.monotonic()
+            first = delays is None
             if delays is None:
                 delays = backoff(first=0.05, cap=1.0)
                 deadline = now + float(get_settings()["LAYER_RETRY_SECONDS"])
-            outage.failed(what, exc)
+            outage.failed(what, exc, first=first)
             if now >= deadline:
                 outage.lost += 1
                 _given_up.log(
