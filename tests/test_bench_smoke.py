@@ -21,3 +21,37 @@ async def test_bench_check_refuses_a_wrong_echo():
     spec = apps.APPS_BY_KEY["raw"]
     with pytest.raises(AssertionError):
         spec.check({"type": "websocket.send", "text": '{"n": 2}'})
+
+
+def test_bench_server_choice_has_a_row_per_server():
+    from bench.report import Row, server_choice
+
+    def cpu(server, app, value):
+        return Row("b", f"{server}, 50 connections", app, app, None, "cpu", "µs", value)
+
+    rows = [
+        cpu("uvicorn", "raw", 30.0),
+        cpu("uvicorn", "gc-sync", 99.0),
+        cpu("granian", "raw", 34.0),
+        cpu("granian", "gc-async", 71.0),
+        Row("b", "uvicorn, 1 connection", "raw", "raw", None, "cpu", "µs", 1.0),
+    ]
+    table = server_choice(rows)
+    assert table[-2:] == [
+        "| uvicorn | 30.0 | 99.0 | – |",
+        "| granian | 34.0 | – | 71.0 |",
+    ]
+
+
+def test_bench_process_tree_includes_children():
+    import os
+    import subprocess
+    import sys
+
+    from bench.servers import process_tree, stop
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        assert child.pid in process_tree(os.getpid())
+    finally:
+        stop(child)
