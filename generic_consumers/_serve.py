@@ -160,6 +160,7 @@ class Supervisor:
             child.restarts.append(now)
             self.log(f"{child.name} exited with {process.returncode}; restarting it.")
             child.start(self.env)
+            self.log(f"Started {child.name} (pid {child.pid}).")
         return True
 
     def stop(self) -> None:

@@ -13,6 +13,10 @@ from generic_consumers.generic.websockets import JsonWebsocketConsumer
 
 from .redis_server import RedisServer
 
+# Native consumers close stale DB connections around every event (Channels' own
+# hygiene), which touches the database.
+pytestmark = pytest.mark.django_db(transaction=True)
+
 
 class LegacyRoom(JsonWebsocketConsumer):
     """A 1.x consumer in the group "shared"; echoes frames to the group."""

@@ -173,3 +173,29 @@ def test_serve_children_die_with_a_killed_supervisor():
         serve.stop()
         if alive(pid):  # only ours, by PID
             os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.e2e
+def test_serve_restarts_a_server_process_that_died():
+    port = free_port()
+    serve = DjangoCommand("serve", "--bind", f"127.0.0.1:{port}").start()
+    try:
+        (pid,) = started_pids(serve)
+        wait_listening(port, serve)
+        os.kill(pid, signal.SIGKILL)  # ours: the child serve started
+        serve.wait_for_output("server 1 exited with -9; restarting it.")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            starts = re.findall(r"Started server 1 \(pid (\d+)\)", serve.output())
+            if len(starts) == 2:
+                break
+            time.sleep(0.1)
+        assert len(starts) == 2, serve.output()
+        new = int(starts[1])
+        assert new != pid
+        wait_listening(port, serve)
+        code, output = serve.stop(signal.SIGTERM)
+        assert code == 0, output
+        assert wait_gone(new)
+    finally:
+        serve.stop()
