@@ -26,6 +26,7 @@ PACKAGES = [
     "asgiref",
     "uvicorn",
     "daphne",
+    "granian",
     "websockets",
     "channelsmultiplexer",
 ]
@@ -84,8 +85,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--servers",
-        default="uvicorn,daphne",
-        help="servers for part (b) (default: uvicorn,daphne)",
+        default="uvicorn,granian,daphne",
+        help="servers for part (b) (default: uvicorn,granian,daphne)",
     )
     parser.add_argument(
         "--json",

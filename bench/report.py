@@ -135,6 +135,7 @@ def markdown(rows: list[Row], meta: dict[str, Any]) -> str:
     extra = costs(rows)
     if extra:
         out += ["", "## What one addition costs (difference of two rows)", "", *extra]
+    out += server_choice(rows)
     return "\n".join(out) + "\n"
 
 
@@ -162,6 +163,44 @@ def costs(rows: list[Row]) -> list[str]:
             f"({_number(row.value)} vs {_number(base.value)})"
         )
     return lines
+
+
+# The rows the server choice is argued from (docs/topics/deployment.rst).
+CHOICE_APPS = ["raw", "gc-sync", "gc-async"]
+CHOICE_SCENARIO = ", 50 connections"
+
+
+def server_choice(rows: list[Row]) -> list[str]:
+    """One row per server: its CPU per round trip for the floor and our consumers,
+    one process, 50 clients (the whole process tree: Granian's worker included)."""
+    cells: dict[str, dict[str, Row]] = {}
+    for row in rows:
+        if (
+            row.part == "b"
+            and row.metric == "cpu"
+            and row.scenario.endswith(CHOICE_SCENARIO)
+            and row.app in CHOICE_APPS
+        ):
+            server = row.scenario[: -len(CHOICE_SCENARIO)]
+            cells.setdefault(server, {})[row.app] = row
+    if not cells:
+        return []
+    labels = {r.app: r.label for by_app in cells.values() for r in by_app.values()}
+    out = [
+        "",
+        "## (b) Choosing the server — server CPU µs/round trip, one process, "
+        "50 connections",
+        "",
+        "| server | " + " | ".join(labels.get(a, a) for a in CHOICE_APPS) + " |",
+        "| --- |" + " --- |" * len(CHOICE_APPS),
+    ]
+    for server, by_app in cells.items():
+        values = [by_app.get(app) for app in CHOICE_APPS]
+        shown = [
+            "–" if r is None or r.value is None else _number(r.value) for r in values
+        ]
+        out.append(f"| {server} | " + " | ".join(shown) + " |")
+    return out
 
 
 def write_json(path: Path, rows: list[Row], meta: dict[str, Any]) -> None:

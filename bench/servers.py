@@ -52,6 +52,23 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (Granian serves from a worker child process)."""
+    pids, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        pids.append(current)
+        for task in Path(f"/proc/{current}/task").iterdir():
+            children = (task / "children").read_text().split()
+            todo.extend(int(child) for child in children)
+    return pids
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time of ``pid`` and every descendant (they live through the window)."""
+    return sum(cpu_seconds(p) for p in process_tree(pid))
+
+
 def rss_bytes(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -92,6 +109,14 @@ SERVERS = {
     ],
     "daphne": lambda port: [
         *("-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "-v", "0"),
+        "bench.serve:application",
+    ],
+    # Rust HTTP/WebSocket stack; one worker process under a supervising main one.
+    # asginl: ASGI without lifespan, as the other two are run (the raw app has none).
+    "granian": lambda port: [
+        *("-m", "granian", "--interface", "asginl", "--host", "127.0.0.1"),
+        *("--port", str(port), "--workers", "1", "--loop", "asyncio"),
+        *("--http", "1", "--log-level", "warning", "--no-access-log"),
         "bench.serve:application",
     ],
 }
@@ -189,10 +214,10 @@ def _measure(server: Server, client: ClientProcess, conns: int, sizes: SocketSiz
         )
     )
     client.answer()  # ready: connections open, warm-up done, nothing in flight
-    cpu_before = cpu_seconds(server.pid)
+    cpu_before = tree_cpu_seconds(server.pid)
     client.send("go")
     result = client.answer()
-    cpu = cpu_seconds(server.pid) - cpu_before
+    cpu = tree_cpu_seconds(server.pid) - cpu_before
     trips = result["round_trips"]
     return {
         "rt/s": trips / result["elapsed"],

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from collections.abc import Sequence
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
+from ._native import connect_content, with_native_routes
 from .channel import Channel
 from .conf import get_settings
 from .delay import DELAY_CHANNEL
@@ -124,6 +126,12 @@ class RoutingApplication:
             return self.delay_worker.consume, {}
         return match
 
+    def routes_handshake(self, scope: dict) -> bool:
+        """Whether the routing has a ``websocket.connect`` consumer for this
+        handshake (``get_application(native_after=...)`` serves the others)."""
+        content = connect_content(scope)
+        return self.route(self.message("websocket.connect", content, None)) is not None
+
     @property
     def delay_worker(self) -> DelayWorker:
         """The ``asgi.delay`` consumer of this application (see ``delay``)."""
@@ -217,13 +225,25 @@ class _StartingWorkers:
         await self.inner(scope, receive, send)
 
 
-def get_application(routing: Any = None, *, check_origin: bool = True) -> Any:
+def get_application(
+    routing: Any = None,
+    *,
+    check_origin: bool = True,
+    native_before: Sequence[Any] = (),
+    native_after: Sequence[Any] = (),
+) -> Any:
     """The project's ASGI application: Django for HTTP, the routing for WebSockets.
 
     Use it in ``asgi.py`` as ``application = get_application()``; the routing defaults
     to ``GENERIC_CONSUMERS["ROUTING"]``. WebSocket handshakes go through
     :class:`~generic_consumers.security.websockets.OriginValidatorMiddleware` (origins
     must match ``ALLOWED_HOSTS``) unless ``check_origin=False``.
+
+    ``native_before`` and ``native_after`` are Channels 4 URL patterns
+    (``path("graphql/", Consumer.as_asgi())``) served beside the 1.x routing: the
+    ``before`` ones are tried first, the ``after`` ones only for handshakes no 1.x
+    ``websocket.connect`` route matches. With either, Channels'
+    ``AuthMiddlewareStack`` wraps both kinds of socket once (inside the origin check).
     """
     from channels.routing import ProtocolTypeRouter
     from django.core.asgi import get_asgi_application
@@ -232,7 +252,13 @@ def get_application(routing: Any = None, *, check_origin: bool = True) -> Any:
 
     http = get_asgi_application()  # sets Django up first
     sockets = RoutingApplication(routing)
-    websocket = OriginValidatorMiddleware(sockets) if check_origin else sockets
+    websocket: Any = sockets
+    if native_before or native_after:
+        websocket = with_native_routes(
+            sockets, sockets.routes_handshake, native_before, native_after
+        )
+    if check_origin:
+        websocket = OriginValidatorMiddleware(websocket)
     return _StartingWorkers(
         ProtocolTypeRouter(
             {

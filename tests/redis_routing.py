@@ -4,7 +4,10 @@ import json
 import os
 
 from generic_consumers import Channel, route
-from generic_consumers.generic.websockets import WebsocketDemultiplexer
+from generic_consumers.generic.websockets import (
+    JsonWebsocketConsumer,
+    WebsocketDemultiplexer,
+)
 
 from .routing import channel_routing as base_routing
 
@@ -35,6 +38,19 @@ def pid(message):
     reply_json(message["reply_to"], {"worker_pid": os.getpid()})
 
 
+class PidRoom(JsonWebsocketConsumer):
+    """In the group "pid-room"; {"who": 1} asks which server process serves it."""
+
+    def connection_groups(self, **kwargs):
+        return ["pid-room"]
+
+    def receive(self, content, **kwargs):
+        if content.get("who"):
+            self.send({"pid": os.getpid()})
+        else:
+            self.group_send("pid-room", content)
+
+
 class Burst(WebsocketDemultiplexer):
     """Frames on the "work" stream go to the named channel tests.work (0.17 mapping)."""
 
@@ -55,5 +71,6 @@ channel_routing = [
     route("websocket.receive", pid_request, path=r"^/(?P<kind>c?pid)/$"),
     route(["tests.pid", "tests.cpid"], pid),
     Burst.as_route(path=r"^/burst/$"),
+    PidRoom.as_route(path=r"^/pidroom/$"),
     route("tests.work", work),
 ]

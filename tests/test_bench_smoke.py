@@ -34,3 +34,37 @@ def test_bench_reports_what_one_middleware_costs():
         "- (a) 1 socket, time: one pass-through frame middleware adds 3.50 µs "
         "(23.5 vs 20.0)"
     ]
+
+
+def test_bench_server_choice_has_a_row_per_server():
+    from bench.report import Row, server_choice
+
+    def cpu(server, app, value):
+        return Row("b", f"{server}, 50 connections", app, app, None, "cpu", "µs", value)
+
+    rows = [
+        cpu("uvicorn", "raw", 30.0),
+        cpu("uvicorn", "gc-sync", 99.0),
+        cpu("granian", "raw", 34.0),
+        cpu("granian", "gc-async", 71.0),
+        Row("b", "uvicorn, 1 connection", "raw", "raw", None, "cpu", "µs", 1.0),
+    ]
+    table = server_choice(rows)
+    assert table[-2:] == [
+        "| uvicorn | 30.0 | 99.0 | – |",
+        "| granian | 34.0 | – | 71.0 |",
+    ]
+
+
+def test_bench_process_tree_includes_children():
+    import os
+    import subprocess
+    import sys
+
+    from bench.servers import process_tree, stop
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        assert child.pid in process_tree(os.getpid())
+    finally:
+        stop(child)
