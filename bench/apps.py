@@ -162,10 +162,12 @@ def passthrough(handler: Any) -> Any:
     return middleware
 
 
-def _gc_async(middleware: list | None = None) -> Any:
+def _gc_async(middleware: list | None = None, keepalive: float | None = None) -> Any:
     base = GCAsyncJson
 
     class GCAsyncEcho(base):  # type: ignore[misc,valid-type]
+        keepalive_interval = keepalive
+
         async def receive(self, content, **kwargs):
             await self.send(content)
 
@@ -276,6 +278,15 @@ APPS: list[AppSpec] = [
         "ours AsyncJsonWebsocketConsumer + 1 pass-through middleware",
         "ours",
         lambda: _gc_async([passthrough]),
+        reference="c4-async",
+    ),
+    AppSpec(
+        "gc-async-ka",
+        "ours AsyncJsonWebsocketConsumer + keepalive on",
+        "ours",
+        # Pings due once an hour: what a socket pays for having keepalive on (its
+        # timer), without ping frames mixing into the echo replies being timed.
+        lambda: _gc_async(keepalive=3600.0),
         reference="c4-async",
     ),
     AppSpec(

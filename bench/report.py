@@ -140,7 +140,10 @@ def markdown(rows: list[Row], meta: dict[str, Any]) -> str:
 
 
 # Rows that add one thing to another row: the difference is that thing's cost.
-COSTS = {"gc-async-mw": ("gc-async", "one pass-through frame middleware")}
+COSTS = {
+    "gc-async-mw": ("gc-async", "one pass-through frame middleware"),
+    "gc-async-ka": ("gc-async", "keepalive on (its per-socket timer)"),
+}
 LATENCIES = {"rt/s", "p50", "p99"}
 
 

@@ -80,10 +80,10 @@ class RoutingApplication:
             # Frame middleware, if any applies, stands between the server and the
             # socket (see generic_consumers.middleware).
             wire = self._stacks.wire(self, self.router, receive, send)
-            if wire is not None:
-                receive, send = wire.receive, wire.send
-            socket = WebsocketSocket(self, scope, receive, send)
-            if wire is not None:
+            if wire is None:
+                socket = WebsocketSocket(self, scope, receive, send)
+            else:
+                socket = WebsocketSocket(self, scope, wire.receive, wire.send, send)
                 wire.socket = socket
             await socket.run()
         elif kind == "channel":

@@ -77,7 +77,12 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
                     id="generic_consumers.E005",
                 )
             )
-    for key in ("SYNC_THREADS", "MAX_FRAME_SIZE", "MEMBERSHIP_CONCURRENCY"):
+    for key in (
+        "SYNC_THREADS",
+        "MAX_FRAME_SIZE",
+        "MAX_OUTBOUND_BUFFER",
+        "MEMBERSHIP_CONCURRENCY",
+    ):
         value = conf[key]
         if value is not None and (not isinstance(value, int) or value < 1):
             errors.append(

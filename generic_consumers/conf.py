@@ -39,6 +39,10 @@ DEFAULTS: dict[str, Any] = {
     "MIDDLEWARE": [],
     # Largest inbound frame in bytes (text is measured UTF-8 encoded); None: no cap.
     "MAX_FRAME_SIZE": 1024 * 1024,
+    # Bytes of outbound frames one socket may have waiting (in the runtime and in the
+    # server's buffer) for a client that does not read; past it the socket is closed
+    # with 1008. None: no bound (the server's own buffering decides).
+    "MAX_OUTBOUND_BUFFER": 4 * 1024 * 1024,
     # Seconds between re-adds of every live socket's group memberships (survives the
     # layer's group_expiry and a Redis restart); 0 or None: never.
     "GROUP_REFRESH_INTERVAL": 30.0,

@@ -66,3 +66,25 @@ class MembersConsumer(JsonWebsocketConsumer):
 
 
 channel_routing.append(route_class(MembersConsumer, path=r"^/members/$"))
+
+
+class FloodConsumer(JsonWebsocketConsumer):
+    """``/flood/<room>/`` sockets are members of the room; every frame a producer
+    (``/flood/<room>/producer/``) sends reaches them all, padded to ``size`` bytes
+    (tests/test_slow_clients.py)."""
+
+    def connection_groups(self, **kwargs):
+        return [] if kwargs.get("producer") else [f"flood-{kwargs['room']}"]
+
+    def receive(self, content, **kwargs):
+        pad = "x" * content.get("size", 0)
+        self.group_send(
+            f"flood-{self.kwargs['room']}", {"seq": content["seq"], "pad": pad}
+        )
+
+
+channel_routing.append(
+    route_class(
+        FloodConsumer, path=r"^/flood/(?P<room>[a-z]+)/(?P<producer>producer/)?$"
+    )
+)

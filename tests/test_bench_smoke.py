@@ -6,7 +6,9 @@ from bench import apps
 from bench.driver import Socket
 
 
-@pytest.mark.parametrize("key", ["raw", "gc-sync", "gc-async-fn", "gc-async-mw"])
+@pytest.mark.parametrize(
+    "key", ["raw", "gc-sync", "gc-async-fn", "gc-async-mw", "gc-async-ka"]
+)
 async def test_bench_driver_round_trips_echo_the_frame(key):
     spec = apps.APPS_BY_KEY[key]
     sock = Socket(spec.build())

@@ -27,6 +27,7 @@ def test_checks_registered_with_django():
         ({"ROUTING": [], "MESSAGE_RETRIES": -1}, ["generic_consumers.E005"]),
         ({"ROUTING": [], "SYNC_THREADS": 0}, ["generic_consumers.E006"]),
         ({"ROUTING": [], "MAX_FRAME_SIZE": "1MB"}, ["generic_consumers.E006"]),
+        ({"ROUTING": [], "MAX_OUTBOUND_BUFFER": 0}, ["generic_consumers.E006"]),
         ({"ROUTING": [], "CHANNEL_LAYER": "other"}, ["generic_consumers.W001"]),
         ({"ROUTING": [], "ACCEPT_UNDECIDED": "yes"}, ["generic_consumers.E007"]),
         ({"ROUTING": [], "REQUIRE_ORIGIN": 1}, ["generic_consumers.E007"]),

@@ -17,6 +17,7 @@ from typing import Any
 
 from ..exceptions import validate_close_code
 from .logs import shorten
+from .outbound import Outbound, frame_size
 
 __all__ = [
     "CLOSE_NORMAL",
@@ -66,7 +67,10 @@ class ReplyWriter:
     """Writes one socket's replies, one at a time, in the order they arrive.
 
     ``on_open`` runs when the socket is accepted; ``on_reject`` when its handshake is
-    refused (whoever refused it).
+    refused (whoever refused it). ``limit`` bounds the bytes waiting for the client
+    (``MAX_OUTBOUND_BUFFER``, see :mod:`.outbound`); ``server_send`` is the
+    server's own ``send`` when ``send`` wraps it (frame middleware), so the bound can
+    see what the server holds.
     """
 
     def __init__(
@@ -76,6 +80,8 @@ class ReplyWriter:
         *,
         on_open: Callable[[], None],
         on_reject: Callable[[], None],
+        limit: int | None = None,
+        server_send: Any = None,
     ) -> None:
         self._server_send = send
         self._path = path
@@ -83,6 +89,19 @@ class ReplyWriter:
         self._on_reject = on_reject
         self._lock = asyncio.Lock()
         self.state = SocketState.HANDSHAKE
+        self.outbound: Outbound | None = None
+        if limit is not None:
+            self.outbound = Outbound(
+                send if server_send is None else server_send,
+                limit,
+                path,
+                close=self.abort,
+                closed=self._closed,
+            )
+        self._aborting: asyncio.Task | None = None
+
+    def _closed(self) -> bool:
+        return self.state is SocketState.CLOSED
 
     async def apply(self, content: dict[str, Any]) -> None:
         """Apply 1.x reply content to the socket."""
@@ -96,49 +115,67 @@ class ReplyWriter:
                 self._path,
             )
             return
-        async with self._lock:
-            text, data = content.get("text"), content.get("bytes")
-            close = content.get("close")
-            if self.state is SocketState.HANDSHAKE:
-                accept = content.get("accept")
-                if accept is False or (
-                    close and text is None and data is None and not accept
-                ):
-                    await self._reject_locked()
-                    return
-                if not (accept or text is not None or data is not None):
-                    return
-                await self._send(
-                    {
-                        "type": "websocket.accept",
-                        "subprotocol": content.get("subprotocol"),
-                    }
-                )
-                if self.state is SocketState.CLOSED:
-                    return  # the client left during the handshake
-                self.state = SocketState.OPEN
-                self._on_open()
-            if self.state is not SocketState.OPEN:
-                return  # closed while waiting for the lock
+        outbound = self.outbound
+        if outbound is not None and not outbound.hold(content):
+            return  # past the bound: the socket is closed
+        try:
+            await self._lock.acquire()
+        finally:
+            if outbound is not None:
+                outbound.release(content)
+        try:
+            await self._apply_locked(content)
+        finally:
+            self._lock.release()
+
+    async def _apply_locked(self, content: dict[str, Any]) -> None:
+        text, data = content.get("text"), content.get("bytes")
+        close = content.get("close")
+        if self.state is SocketState.HANDSHAKE:
+            accept = content.get("accept")
+            if accept is False or (
+                close and text is None and data is None and not accept
+            ):
+                await self._reject_locked()
+                return
+            if not (accept or text is not None or data is not None):
+                return
+            await self._send(
+                {
+                    "type": "websocket.accept",
+                    "subprotocol": content.get("subprotocol"),
+                }
+            )
+            if self.state is SocketState.CLOSED:
+                return  # the client left during the handshake
+            self.state = SocketState.OPEN
+            self._on_open()
+        if self.state is not SocketState.OPEN:
+            return  # closed while waiting for the lock
+        if text is not None or data is not None:
+            outbound = self.outbound
+            if outbound is not None and outbound.full():
+                if not await outbound.room(frame_size(content)):
+                    return  # closed while waiting for the client to read
             if text is not None:
                 await self._send({"type": "websocket.send", "text": text})
-            elif data is not None:
+            else:
                 await self._send({"type": "websocket.send", "bytes": data})
-            if self.state is SocketState.CLOSED:
-                return
-            if close:
-                try:
-                    code = validate_close_code(close)
-                except ValueError as exc:
-                    logger.warning("%s Closing %r with 1000 instead.", exc, self._path)
-                    code = True
-                await self._send(
-                    {
-                        "type": "websocket.close",
-                        "code": CLOSE_NORMAL if code is True else code,
-                    }
-                )
-                self.state = SocketState.CLOSED
+        if self.state is SocketState.CLOSED:
+            return
+        if close:
+            try:
+                code = validate_close_code(close)
+            except ValueError as exc:
+                logger.warning("%s Closing %r with 1000 instead.", exc, self._path)
+                code = True
+            await self._send(
+                {
+                    "type": "websocket.close",
+                    "code": CLOSE_NORMAL if code is True else code,
+                }
+            )
+            self.state = SocketState.CLOSED
 
     async def close(self, code: int) -> None:
         """Close with a protocol code of the runtime (not limited like replies)."""
@@ -148,6 +185,15 @@ class ReplyWriter:
                 self.state = SocketState.CLOSED
             elif self.state is SocketState.HANDSHAKE:
                 await self._reject_locked()
+
+    def abort(self, code: int) -> None:
+        """Close now with ``code``, without waiting for a write in progress: the
+        client is not reading, so that write may never finish. Called by the bound."""
+        if self.state is SocketState.OPEN:
+            self.state = SocketState.CLOSED
+            self._aborting = asyncio.ensure_future(
+                self._send({"type": "websocket.close", "code": code})
+            )
 
     async def reject(self) -> None:
         async with self._lock:

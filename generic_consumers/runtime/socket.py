@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import deque
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
@@ -24,6 +23,7 @@ from .inbound import CONNECT, DISCONNECT, RECEIVE
 from .logs import frame_warnings
 from .membership import discard_all
 from .outage import receive
+from .outbound import Inbox
 from .outcome import Outcome, consume, consumer_name
 from .registry import one_process, sockets
 from .replies import CLOSE_TOO_BIG, ReplyWriter, SocketState
@@ -38,13 +38,20 @@ RETRY_DELAY = 0.05  # seconds a ConsumeLater'd event waits for newer events
 
 
 class WebsocketSocket:
-    def __init__(self, host: Host, scope: dict, receive: Any, send: Any) -> None:
+    def __init__(
+        self, host: Host, scope: dict, receive: Any, send: Any, server_send: Any = None
+    ) -> None:
         self.host = host
         self.scope = scope
         self.path: str = scope.get("path", "")
         self._receive = receive
         self.writer = ReplyWriter(
-            send, self.path, on_open=self._opened, on_reject=self._rejected
+            send,
+            self.path,
+            on_open=self._opened,
+            on_reject=self._rejected,
+            limit=host.settings["MAX_OUTBOUND_BUFFER"],
+            server_send=server_send,
         )
         self.groups: set[str] = set()
         self.order = 0
@@ -59,9 +66,8 @@ class WebsocketSocket:
         self._retries: list[tuple[str, dict[str, Any], int]] = []
         self._next: asyncio.Future | None = None
         # Group content for this socket from local group sends (in-memory layer),
-        # drained by a task of its own, made on first use.
-        self._inbox: deque[dict[str, Any]] | None = None
-        self._drainer: asyncio.Task | None = None
+        # made on first use.
+        self._inbox: Inbox | None = None
         # The layer carrying this socket's reply channel and groups; None without one.
         self.layer: Layer | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -131,10 +137,11 @@ class WebsocketSocket:
             self._timeout.cancel()
         if self.tasks is not None:
             self.tasks.cancel_all()
-        for task in (self._listener, self._next, self._drainer):
+        for task in (self._listener, self._next):
             if task is not None:
                 task.cancel()
-        self._inbox = None
+        if self._inbox is not None:
+            self._inbox.cancel()
         await self._leave_groups()
         await self.host.socket_closed(self)
 
@@ -260,15 +267,8 @@ class WebsocketSocket:
         if self.state is SocketState.CLOSED:
             return
         if self._inbox is None:
-            self._inbox = deque()
-        self._inbox.append(content)
-        if self._drainer is None or self._drainer.done():
-            self._drainer = asyncio.ensure_future(self._drain())
-
-    async def _drain(self) -> None:
-        inbox = self._inbox
-        while inbox:  # the same deque, filled by deliver_soon while this runs
-            await self.deliver(inbox.popleft(), None)
+            self._inbox = Inbox(self.deliver, self.writer.outbound)
+        self._inbox.push(content)
 
     async def _listen(self) -> None:
         assert self.layer is not None  # only started with a layer
