@@ -61,12 +61,16 @@ class RedisServer:
         # More redis-server options, e.g. ("--replicaof", "127.0.0.1", "6379").
         self.extra = extra
         self.process: subprocess.Popen | None = None
+        # Its working directory: a replica's full sync writes an RDB file there,
+        # which must not land in the checkout.
+        self.dir = tempfile.mkdtemp(prefix="gc-redis-")
 
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self, timeout: float = 15.0) -> RedisServer:
+        os.makedirs(self.dir, exist_ok=True)
         self.process = subprocess.Popen(
             [
                 self.binary,
@@ -80,6 +84,8 @@ class RedisServer:
                 "no",
                 "--maxclients",
                 "10000",
+                "--dir",
+                self.dir,
                 *self.extra,
             ],
             stdout=subprocess.DEVNULL,
@@ -107,6 +113,7 @@ class RedisServer:
         if self.process is not None:
             end_process(self.process, sig)
         self.process = None
+        shutil.rmtree(self.dir, ignore_errors=True)
 
     def restart(self) -> None:
         self.stop()
