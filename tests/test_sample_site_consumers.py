@@ -4,6 +4,8 @@ The browser tests (test_sample_site.py) drive the same code through Chromium; th
 catch a regression in seconds and without Chromium.
 """
 
+import asyncio
+
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
@@ -350,3 +352,41 @@ def test_sample_site_settings_switch_to_redis(monkeypatch):
     finally:
         monkeypatch.delenv("REDIS_URL")
         importlib.reload(site)
+
+
+@uses_db
+async def test_dashboard_presence_left_by_a_crashed_server_expires(app, monkeypatch):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from demo import dashboard, models
+
+    # A row a crashed server left behind: its socket is gone, nobody deleted it.
+    ghost = await sync_to_async(User.objects.create_user)("ghost")
+    await Presence.objects.acreate(
+        reply_channel="specific.crashed!gone",
+        user=ghost,
+        seen=timezone.now() - models.PRESENCE_EXPIRY - timedelta(seconds=1),
+    )
+    assert await sync_to_async(Presence.online)() == []  # expired: not listed
+    # Live sockets refresh their row, so they never expire while open.
+    monkeypatch.setattr(dashboard, "PRESENCE_REFRESH", 0.05)
+    alice = await log_in("alice")
+    dashboard_socket = await connected(app, "/ws/dashboard/", alice)
+    assert by_stream(await frames(dashboard_socket, 2))["presence"] == [
+        {"online": ["alice"]}
+    ]
+    # The next connect deleted the stale row.
+    assert not await Presence.objects.filter(user=ghost).aexists()
+    row = await Presence.objects.aget(user__username="alice")
+    for _ in range(2):  # refreshed again and again, not only once
+        earlier = row.seen
+        for _ in range(100):  # up to 5 s: the refresh runs every 0.05 s here
+            await row.arefresh_from_db()
+            if row.seen > earlier:
+                break
+            await asyncio.sleep(0.05)
+        assert row.seen > earlier
+    await dashboard_socket.disconnect()
+    assert await Presence.objects.acount() == 0

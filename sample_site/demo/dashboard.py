@@ -27,6 +27,9 @@ from .chat import history, room_stream_group, say, text_of
 from .models import ChatMessage, Presence
 
 PRESENCE_GROUP = "dashboard-presence"
+# Seconds between refreshes of an open dashboard's presence row (well inside
+# models.PRESENCE_EXPIRY, so an open socket's row never expires).
+PRESENCE_REFRESH = 20.0
 LOBBY = "lobby"
 
 
@@ -60,9 +63,17 @@ class PresenceStream(JsonWebsocketConsumer):
     groups = [PRESENCE_GROUP]
 
     def connect(self, message, **kwargs):
-        Presence.objects.update_or_create(
-            reply_channel=message.reply_channel.name,
-            defaults={"user": message.user},
+        # Rows of sockets a crashed server never closed stop counting once they
+        # are not refreshed; the next connect deletes them.
+        Presence.forget_expired()
+        reply_channel, user = message.reply_channel.name, message.user
+        Presence.seen_now(reply_channel, user)
+        # Keep this socket's row fresh while it is open: a task of the socket's,
+        # cancelled when it closes (the sync job runs in the socket's thread, and
+        # only updates: a row the disconnect deleted stays deleted).
+        self.start_task(
+            "presence",
+            self.sleep_loop(lambda: Presence.touch(reply_channel), PRESENCE_REFRESH),
         )
         announce_presence()
 
