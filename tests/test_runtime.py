@@ -343,28 +343,42 @@ async def test_deeply_nested_json_is_a_one_line_refusal(gc_log):
 async def test_refused_frames_log_a_bounded_amount_and_say_what_was_held_back(
     gc_log, monkeypatch
 ):
+    from types import SimpleNamespace
+
     from generic_consumers.generic.websockets import WebsocketDemultiplexer
     from generic_consumers.runtime import logs
 
-    monkeypatch.setattr(logs, "frame_warnings", logs.Throttle(burst=5, window=0.2))
-    monkeypatch.setattr(
-        "generic_consumers.generic.frames.frame_warnings", logs.frame_warnings
-    )
+    # The throttle's clock is the test's: windows do not depend on how fast a busy
+    # machine decodes 900 KB frames.
+    clock = [1000.0]
+    monkeypatch.setattr(logs, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+    throttle = logs.Throttle(burst=5, window=10.0)
+    monkeypatch.setattr(logs, "frame_warnings", throttle)
+    monkeypatch.setattr("generic_consumers.generic.frames.frame_warnings", throttle)
 
     class Demux(WebsocketDemultiplexer):
         consumers: dict = {}
+
+    def refused() -> list[str]:
+        lines = [r.getMessage() for r in gc_log.records if r.levelno >= logging.WARNING]
+        return [line for line in lines if "refused a frame" in line]
+
+    def seen() -> int:  # frames the throttle has been asked about
+        return sum(int(entry[1] + entry[2]) for entry in throttle._seen.values())
 
     app = RoutingApplication([Demux.as_route()])
     c = await connected(app)
     huge = "s" * 900_000
     for _ in range(20):
         await c.send_json_to({"stream": huge, "payload": {}})
-    await settle(0.3)
-    await c.send_json_to({"stream": huge, "payload": {}})  # a new window
+    await eventually(lambda: seen() == 20)
+    clock[0] += 11  # a new window
+    await c.send_json_to({"stream": huge, "payload": {}})
+    await eventually(lambda: len(refused()) == 6)
     await settle()
     lines = [r.getMessage() for r in gc_log.records if r.levelno >= logging.WARNING]
     assert sum(len(line) for line in lines) < 5_000
-    assert sum("refused a frame" in line for line in lines) == 6
+    assert len(refused()) == 6
     assert any("15 similar line(s)" in line for line in lines)
     await c.disconnect()
 
