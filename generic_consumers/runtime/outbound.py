@@ -89,7 +89,7 @@ class Outbound:
     """The outbound backlog of one socket, and its bound.
 
     ``close`` closes the socket at once (without waiting for a write in progress);
-    ``closed`` says whether it is closed. ``limit`` None: no bound, nothing counted.
+    ``closed`` says whether it is closed. Made only for a socket with a bound.
     """
 
     __slots__ = ("_close", "_closed", "_high", "_path", "_probe", "limit", "queued")
@@ -97,7 +97,7 @@ class Outbound:
     def __init__(
         self,
         send: Any,
-        limit: int | None,
+        limit: int,
         path: str,
         *,
         close: Callable[[int], None],
@@ -108,16 +108,19 @@ class Outbound:
         self._path = path
         self._close = close
         self._closed = closed
-        self._probe = server_buffer(send) if limit else None
-        self._high = min(HIGH_WATER, limit // 4) if limit else 0
+        self._probe = server_buffer(send)
+        self._high = min(HIGH_WATER, limit // 4)
 
     def hold(self, content: dict[str, Any]) -> bool:
         """``content`` joins the socket's queue; False if that is past the bound
         (the socket is then closed). Called when content is queued for the socket."""
-        if self.limit is None:
-            return True
         size = frame_size(content)
-        held = self.queued + (self._probe() if self._probe is not None else 0)
+        held = self.queued
+        # The server's buffer stays near the high-water mark (writers wait in room()
+        # above it), so it is read only when it could make the difference: one read
+        # per frame (full()) on the usual path, not two.
+        if self._probe is not None and held + size + self._high > self.limit:
+            held += self._probe()
         if held > 0 and held + size > self.limit:
             self._overflow(held + size)
             return False
@@ -126,8 +129,7 @@ class Outbound:
 
     def release(self, content: dict[str, Any]) -> None:
         """``content`` left the queue, on its way to the server."""
-        if self.limit is not None:
-            self.queued -= frame_size(content)
+        self.queued -= frame_size(content)
 
     def full(self) -> bool:
         """True while the server holds more than a little for the socket: the next
@@ -138,7 +140,7 @@ class Outbound:
         """Wait until the server has drained the socket's buffer below the high-water
         mark; False if the socket closed, or is closed now because ``size`` more bytes
         would be past the bound."""
-        assert self._probe is not None and self.limit is not None  # see full()
+        assert self._probe is not None  # see full()
         delay = 0.0
         while True:
             pending = self._probe()
