@@ -24,7 +24,7 @@ from generic_consumers.generic.websockets import (
 
 from .bindings import BOUND_GROUP, LobbyMessageBinding
 from .chat import history, room_stream_group, say, text_of
-from .models import ChatMessage, Presence
+from .models import ChatMessage, Presence, presence_refresh
 
 PRESENCE_GROUP = "dashboard-presence"
 LOBBY = "lobby"
@@ -55,16 +55,34 @@ def announce_presence():
 
 
 class PresenceStream(JsonWebsocketConsumer):
-    """The ``presence`` stream: the client never sends on it, it only listens."""
+    """The ``presence`` stream: the client never sends on it, it only listens.
+
+    A row per socket, written on connect and deleted on disconnect; while the socket
+    is open, a background task of the socket refreshes it (``start_task``, cancelled
+    when the socket closes), so the rows of a crashed server expire.
+    """
 
     groups = [PRESENCE_GROUP]
 
     def connect(self, message, **kwargs):
         Presence.objects.update_or_create(
             reply_channel=message.reply_channel.name,
-            defaults={"user": message.user},
+            defaults={"user": message.user, "seen": timezone.now()},
         )
+        Presence.expire()  # a restarted server's first dashboard cleans up at once
         announce_presence()
+        self.start_task("presence", self.sleep_loop(self.refresh, presence_refresh()))
+
+    def refresh(self):
+        """Every ``presence_refresh()`` seconds, in the socket's thread: this socket
+        is still here, and the rows nobody refreshed are gone."""
+        # update(), not a create: a refresh that comes after the disconnect deleted
+        # the row must not bring it back.
+        Presence.objects.filter(reply_channel=self.message.reply_channel.name).update(
+            seen=timezone.now()
+        )
+        if Presence.expire():
+            announce_presence()
 
     def disconnect(self, message, **kwargs):
         Presence.objects.filter(reply_channel=message.reply_channel.name).delete()

@@ -78,6 +78,9 @@ GENERIC_CONSUMERS = {
     # (needs REDIS_URL); by default the server process consumes them itself.
     "IN_PROCESS_WORKERS": os.environ.get("SAMPLE_SITE_WORKERS") != "separate",
 }
+# Seconds between two refreshes of an open dashboard's presence row; rows three
+# refreshes late are a crashed server's and stop counting (demo/models.py).
+PRESENCE_REFRESH = float(os.environ.get("SAMPLE_SITE_PRESENCE_REFRESH", "15"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
