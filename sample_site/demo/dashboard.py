@@ -1,6 +1,7 @@
 """The dashboard demo: one socket, several streams.
 
-* ``chat``: the lobby, run for this socket by a stream consumer (``consumers``);
+* ``chat``: the lobby, run for this socket by a stream consumer (``consumers``),
+  which the page can leave: the server closes that stream alone;
 * ``presence``: who has a dashboard open, pushed to every dashboard with
   ``WebsocketMultiplexer.group_send`` whenever someone comes or goes;
 * ``stats``: forwarded onto the named channel ``demo.stats`` (``mapping``), where an
@@ -14,6 +15,7 @@ import os
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from generic_consumers import Group
 from generic_consumers.auth import channel_session_user
 from generic_consumers.exceptions import DenyConnection
 from generic_consumers.generic.websockets import (
@@ -40,11 +42,28 @@ class ChatStream(JsonWebsocketConsumer):
         multiplexer.send({"room": LOBBY, "history": history(LOBBY)})
 
     def receive(self, content, multiplexer, **kwargs):
+        if isinstance(content, dict) and content.get("leave") is True:
+            self.leave(multiplexer)
+            return
+        if isinstance(content, dict) and content.get("join") is True:
+            Group(room_stream_group(LOBBY)).add(self.message.reply_channel)
+            multiplexer.send({"room": LOBBY, "history": history(LOBBY)})
+            return
         text = text_of(content)
         if text is None:
             multiplexer.send({"error": 'send {"text": "..."}'})
             return
         say(LOBBY, self.message.user, text)
+
+    def leave(self, multiplexer):
+        """``{"leave": true}``: stop hearing the lobby and close this stream alone.
+
+        The socket and its other streams stay open; the client sees
+        ``{"stream": "chat", "close": true}`` (the bridge's ``stream("chat").onclose``).
+        The stream stays routable: ``{"join": true}`` on it comes back.
+        """
+        Group(room_stream_group(LOBBY)).discard(self.message.reply_channel)
+        multiplexer.close()
 
 
 def announce_presence():
