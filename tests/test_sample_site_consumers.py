@@ -367,11 +367,11 @@ async def test_dashboard_presence_left_by_a_crashed_server_expires(app, monkeypa
     await Presence.objects.acreate(
         reply_channel="specific.crashed!gone",
         user=ghost,
-        seen=timezone.now() - models.PRESENCE_EXPIRY - timedelta(seconds=1),
+        seen=timezone.now() - models.presence_expiry() - timedelta(seconds=1),
     )
     assert await sync_to_async(Presence.online)() == []  # expired: not listed
     # Live sockets refresh their row, so they never expire while open.
-    monkeypatch.setattr(dashboard, "PRESENCE_REFRESH", 0.05)
+    monkeypatch.setattr(dashboard, "presence_refresh", lambda: 0.05)
     alice = await log_in("alice")
     dashboard_socket = await connected(app, "/ws/dashboard/", alice)
     assert by_stream(await frames(dashboard_socket, 2))["presence"] == [

@@ -1,6 +1,7 @@
 """The dashboard demo: one socket, several streams.
 
-* ``chat``: the lobby, run for this socket by a stream consumer (``consumers``);
+* ``chat``: the lobby, run for this socket by a stream consumer (``consumers``),
+  which the page can leave: the server closes that stream alone;
 * ``presence``: who has a dashboard open, pushed to every dashboard with
   ``WebsocketMultiplexer.group_send`` whenever someone comes or goes;
 * ``stats``: forwarded onto the named channel ``demo.stats`` (``mapping``), where an
@@ -14,6 +15,7 @@ import os
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from generic_consumers import Group
 from generic_consumers.auth import channel_session_user
 from generic_consumers.exceptions import DenyConnection
 from generic_consumers.generic.websockets import (
@@ -24,12 +26,9 @@ from generic_consumers.generic.websockets import (
 
 from .bindings import BOUND_GROUP, LobbyMessageBinding
 from .chat import history, room_stream_group, say, text_of
-from .models import ChatMessage, Presence
+from .models import ChatMessage, Presence, presence_refresh
 
 PRESENCE_GROUP = "dashboard-presence"
-# Seconds between refreshes of an open dashboard's presence row (well inside
-# models.PRESENCE_EXPIRY, so an open socket's row never expires).
-PRESENCE_REFRESH = 20.0
 LOBBY = "lobby"
 
 
@@ -43,11 +42,28 @@ class ChatStream(JsonWebsocketConsumer):
         multiplexer.send({"room": LOBBY, "history": history(LOBBY)})
 
     def receive(self, content, multiplexer, **kwargs):
+        if isinstance(content, dict) and content.get("leave") is True:
+            self.leave(multiplexer)
+            return
+        if isinstance(content, dict) and content.get("join") is True:
+            Group(room_stream_group(LOBBY)).add(self.message.reply_channel)
+            multiplexer.send({"room": LOBBY, "history": history(LOBBY)})
+            return
         text = text_of(content)
         if text is None:
             multiplexer.send({"error": 'send {"text": "..."}'})
             return
         say(LOBBY, self.message.user, text)
+
+    def leave(self, multiplexer):
+        """``{"leave": true}``: stop hearing the lobby and close this stream alone.
+
+        The socket and its other streams stay open; the client sees
+        ``{"stream": "chat", "close": true}`` (the bridge's ``stream("chat").onclose``).
+        The stream stays routable: ``{"join": true}`` on it comes back.
+        """
+        Group(room_stream_group(LOBBY)).discard(self.message.reply_channel)
+        multiplexer.close()
 
 
 def announce_presence():
@@ -58,24 +74,34 @@ def announce_presence():
 
 
 class PresenceStream(JsonWebsocketConsumer):
-    """The ``presence`` stream: the client never sends on it, it only listens."""
+    """The ``presence`` stream: the client never sends on it, it only listens.
+
+    A row per socket, written on connect and deleted on disconnect; while the socket
+    is open, a background task of the socket refreshes it (``start_task``, cancelled
+    when the socket closes), so the rows of a crashed server expire.
+    """
 
     groups = [PRESENCE_GROUP]
 
     def connect(self, message, **kwargs):
-        # Rows of sockets a crashed server never closed stop counting once they
-        # are not refreshed; the next connect deletes them.
-        Presence.forget_expired()
-        reply_channel, user = message.reply_channel.name, message.user
-        Presence.seen_now(reply_channel, user)
-        # Keep this socket's row fresh while it is open: a task of the socket's,
-        # cancelled when it closes (the sync job runs in the socket's thread, and
-        # only updates: a row the disconnect deleted stays deleted).
-        self.start_task(
-            "presence",
-            self.sleep_loop(lambda: Presence.touch(reply_channel), PRESENCE_REFRESH),
+        Presence.objects.update_or_create(
+            reply_channel=message.reply_channel.name,
+            defaults={"user": message.user, "seen": timezone.now()},
         )
+        Presence.expire()  # a restarted server's first dashboard cleans up at once
         announce_presence()
+        self.start_task("presence", self.sleep_loop(self.refresh, presence_refresh()))
+
+    def refresh(self):
+        """Every ``presence_refresh()`` seconds, in the socket's thread: this socket
+        is still here, and the rows nobody refreshed are gone."""
+        # update(), not a create: a refresh that comes after the disconnect deleted
+        # the row must not bring it back.
+        Presence.objects.filter(reply_channel=self.message.reply_channel.name).update(
+            seen=timezone.now()
+        )
+        if Presence.expire():
+            announce_presence()
 
     def disconnect(self, message, **kwargs):
         Presence.objects.filter(reply_channel=message.reply_channel.name).delete()

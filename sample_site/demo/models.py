@@ -10,10 +10,6 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-# A dashboard's row is refreshed while its socket is open (demo.dashboard); one not
-# refreshed for this long was left by a server that crashed and is not counted.
-PRESENCE_EXPIRY = timedelta(seconds=60)
-
 
 class ChatMessage(models.Model):
     """One line said in a chat room."""
@@ -39,8 +35,26 @@ class ChatMessage(models.Model):
         }
 
 
+def presence_refresh():
+    """Seconds between two refreshes of an open dashboard's ``seen``
+    (``settings.PRESENCE_REFRESH``, 15 s by default)."""
+    return getattr(settings, "PRESENCE_REFRESH", 15.0)
+
+
+def presence_expiry():
+    """How old a ``seen`` may be before its row stops counting: three refreshes
+    missed, so one slow refresh never drops anybody."""
+    return timedelta(seconds=3 * presence_refresh())
+
+
 class Presence(models.Model):
-    """One open dashboard socket, keyed by its reply channel."""
+    """One open dashboard socket, keyed by its reply channel.
+
+    The socket's disconnect deletes its row, but a server that crashes (or is killed)
+    runs no disconnect: its rows stay behind. So every open dashboard refreshes
+    ``seen`` (a background task of its socket, see ``demo/dashboard.py``), rows not
+    refreshed for ``presence_expiry()`` no longer count, and ``expire()`` deletes them.
+    """
 
     reply_channel = models.CharField(max_length=200, unique=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
@@ -52,8 +66,8 @@ class Presence(models.Model):
 
     @classmethod
     def live(cls):
-        """Rows refreshed within PRESENCE_EXPIRY: sockets that are still open."""
-        return cls.objects.filter(seen__gte=timezone.now() - PRESENCE_EXPIRY)
+        """The rows of sockets that refreshed lately."""
+        return cls.objects.filter(seen__gte=timezone.now() - presence_expiry())
 
     @classmethod
     def online(cls):
@@ -62,19 +76,9 @@ class Presence(models.Model):
         return sorted(names)
 
     @classmethod
-    def seen_now(cls, reply_channel, user):
-        """Record (or refresh) the open dashboard on ``reply_channel``."""
-        cls.objects.update_or_create(
-            reply_channel=reply_channel,
-            defaults={"user": user, "seen": timezone.now()},
-        )
-
-    @classmethod
-    def touch(cls, reply_channel):
-        """Refresh an open dashboard's row (never recreates one already deleted)."""
-        cls.objects.filter(reply_channel=reply_channel).update(seen=timezone.now())
-
-    @classmethod
-    def forget_expired(cls):
-        """Delete the rows crashed servers left behind."""
-        cls.objects.filter(seen__lt=timezone.now() - PRESENCE_EXPIRY).delete()
+    def expire(cls):
+        """Delete the rows nobody refreshed lately (left by a crashed server);
+        returns how many there were."""
+        stale = cls.objects.filter(seen__lt=timezone.now() - presence_expiry())
+        deleted, _ = stale.delete()
+        return deleted

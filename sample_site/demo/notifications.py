@@ -24,10 +24,15 @@ NOTIFICATIONS = "notifications"
 MAX_TEXT = 200
 
 
+def notice(text, sender):
+    """The 1.x reply content of one notice: a text frame every page understands."""
+    notice = {"text": text[:MAX_TEXT], "sender": sender, "at": timezone.now()}
+    return {"text": encode_json({"notice": notice})}
+
+
 def notify(text, sender):
     """Push a notice to every open notifications page, from any code."""
-    notice = {"text": text[:MAX_TEXT], "sender": sender, "at": timezone.now()}
-    Group(NOTIFICATIONS).send({"text": encode_json({"notice": notice})})
+    Group(NOTIFICATIONS).send(notice(text, sender))
 
 
 class NotificationsConsumer(AsyncJsonWebsocketConsumer):

@@ -25,6 +25,10 @@ SOURCES = [
     "demo/notifications.py",
     "demo/thumbnails.py",
     "demo/visits.py",
+    "demo/clock.py",
+    "demo/native.py",
+    "demo/static/demo/clock.js",
+    "demo/static/demo/native.js",
     "demo/static/demo/notifications.js",
     "demo/static/demo/visits.js",
     "demo/management/commands/notify.py",
@@ -43,8 +47,18 @@ DEMOS = [
     {
         "title": "Echo",
         "url": "/echo/",
-        "shows": "The smallest JsonWebsocketConsumer: every JSON frame comes back.",
-        "code": ["demo/echo.py", "demo/static/demo/echo.js"],
+        "shows": (
+            "The smallest JsonWebsocketConsumer: every JSON frame comes back. Behind "
+            "the frame middleware of the settings (a rate limiter and a size guard), "
+            "and on a second route with its own stack: flood either socket, or send "
+            "it a big frame, and see which one the server closes."
+        ),
+        "code": [
+            "demo/echo.py",
+            "demo/routing.py",
+            "sample_site/settings.py",
+            "demo/static/demo/echo.js",
+        ],
     },
     {
         "title": "Chat",
@@ -65,7 +79,10 @@ DEMOS = [
             "routed consumer on the named channel demo.stats (mapping), "
             "presence pushed with WebsocketMultiplexer.group_send, and a bound "
             "model (WebsocketBinding): lobby lines as data, pushed after commit, "
-            "deletable by their author."
+            "deletable by their author. Leaving the lobby closes that stream alone "
+            "(multiplexer.close(), the JS stream onclose); presence rows are "
+            "refreshed by a background task of the socket, so those of a crashed "
+            "server expire."
         ),
         "code": [
             "demo/dashboard.py",
@@ -100,6 +117,28 @@ DEMOS = [
             "/ws/session with include()."
         ),
         "code": ["demo/visits.py", "demo/routing.py", "demo/static/demo/visits.js"],
+    },
+    {
+        "title": "Live clock",
+        "url": "/clock/",
+        "shows": (
+            "A ticker run by a background task of the socket (start_task, sleep_loop): "
+            "restart it with a new interval (the same task id replaces it), stop it, "
+            "or leave the page (the socket's tasks end with it); keepalive pings "
+            "(keepalive_interval), which the JS bridge keeps away from the page's "
+            "frames."
+        ),
+        "code": ["demo/clock.py", "demo/static/demo/clock.js"],
+    },
+    {
+        "title": "Native Channels 4",
+        "url": "/native/",
+        "shows": (
+            "A plain Channels 4 AsyncJsonWebsocketConsumer mounted beside the 1.x "
+            "routing with get_application(native_before=...), in the same group as "
+            "the 1.x notifications pages: each hears the other."
+        ),
+        "code": ["demo/native.py", "sample_site/asgi.py", "demo/static/demo/native.js"],
     },
 ]
 
@@ -143,6 +182,14 @@ def sessions(request):
     # Counted in the HTTP session, which the /ws/session/whoami/ socket reads.
     request.session[PAGE_VIEWS] = request.session.get(PAGE_VIEWS, 0) + 1
     return render(request, "demo/visits.html")
+
+
+def clock(request):
+    return render(request, "demo/clock.html")
+
+
+def native(request):
+    return render(request, "demo/native.html")
 
 
 def source(request, path):

@@ -77,7 +77,20 @@ GENERIC_CONSUMERS = {
     # SAMPLE_SITE_WORKERS=separate: named channels are left to `manage.py runworkers`
     # (needs REDIS_URL); by default the server process consumes them itself.
     "IN_PROCESS_WORKERS": os.environ.get("SAMPLE_SITE_WORKERS") != "separate",
+    # Frame middleware, for every socket of the 1.x routing unless its route says
+    # otherwise (demo/routing.py): a client sending more than 20 frames a second
+    # (bursts of 40) is closed with 1008, one sending a frame over 16 KiB with 1009
+    # (4008 and 4009 on Daphne).
+    "MIDDLEWARE": [
+        ("generic_consumers.middleware.RateLimitMiddleware", {"rate": 20, "burst": 40}),
+        ("generic_consumers.middleware.MessageSizeMiddleware", {"max_bytes": 16384}),
+    ],
 }
+# Seconds between two keepalive pings of the live clock's socket (demo/clock.py).
+CLOCK_KEEPALIVE = float(os.environ.get("SAMPLE_SITE_KEEPALIVE", "20"))
+# Seconds between two refreshes of an open dashboard's presence row; rows three
+# refreshes late are a crashed server's and stop counting (demo/models.py).
+PRESENCE_REFRESH = float(os.environ.get("SAMPLE_SITE_PRESENCE_REFRESH", "15"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -12,6 +12,8 @@ urlpatterns = [
     path("notify/", views.notifications, name="notifications"),
     path("notify/post/", views.post_notification, name="post-notification"),
     path("session/", views.sessions, name="sessions"),
+    path("clock/", views.clock, name="clock"),
+    path("native/", views.native, name="native"),
     path("source/<path:path>", views.source, name="source"),
     path("accounts/", include("django.contrib.auth.urls")),
     # runserver serves static files itself; this serves them under a plain

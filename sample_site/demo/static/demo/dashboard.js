@@ -6,7 +6,8 @@
   const $ = (id) => document.getElementById(id);
   // What the page knows, also read by the browser tests.
   const state = (window.demo = {
-    online: [], stats: null, statsAnswers: 0, lines: [], bound: [],
+    online: [], stats: null, statsAnswers: 0, lines: [], live: [], bound: [],
+    streamCloses: [], inLobby: true,
     opened: 0, refused: false, status: "connecting",
   });
   const setStatus = (text) => { state.status = $("status").textContent = text; };
@@ -61,9 +62,28 @@
     }
     if (payload.message) {
       state.lines.push(payload.message);
+      state.live.push(payload.message.text);
       $("lines").append(lineItem(payload.message));
     }
   });
+  // "Leave the lobby": the server closes the chat stream alone ({"stream": "chat",
+  // "close": true}); the bridge calls this stream's onclose, the other streams and
+  // the socket go on. Sending on the stream again ({"join": true}) brings it back.
+  bridge.stream("chat").onclose = (event) => {
+    state.streamCloses.push(event);
+    state.inLobby = false;
+    $("chat-left").hidden = false;
+    $("chat-left-code").textContent = event.code;
+    $("chat-leave").hidden = true;
+  };
+  $("chat-leave").addEventListener("click", () => bridge.stream("chat").send({leave: true}));
+  $("chat-join").addEventListener("click", () => {
+    bridge.stream("chat").send({join: true});
+    state.inLobby = true;
+    $("chat-left").hidden = true;
+    $("chat-leave").hidden = false;
+  });
+
   $("chat-form").addEventListener("submit", (event) => {
     event.preventDefault();
     const input = $("chat-text");
