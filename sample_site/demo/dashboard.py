@@ -10,9 +10,11 @@
   data, pushed as they commit, deletable by their author.
 """
 
+import logging
 import os
 
 from django.contrib.auth import get_user_model
+from django.db import DatabaseError
 from django.utils import timezone
 
 from generic_consumers import Group
@@ -27,6 +29,8 @@ from generic_consumers.generic.websockets import (
 from .bindings import BOUND_GROUP, LobbyMessageBinding
 from .chat import history, room_stream_group, say, text_of
 from .models import ChatMessage, Presence, presence_refresh
+
+logger = logging.getLogger(__name__)
 
 PRESENCE_GROUP = "dashboard-presence"
 LOBBY = "lobby"
@@ -97,10 +101,21 @@ class PresenceStream(JsonWebsocketConsumer):
         is still here, and the rows nobody refreshed are gone."""
         # update(), not a create: a refresh that comes after the disconnect deleted
         # the row must not bring it back.
-        Presence.objects.filter(reply_channel=self.message.reply_channel.name).update(
-            seen=timezone.now()
-        )
-        if Presence.expire():
+        try:
+            Presence.objects.filter(
+                reply_channel=self.message.reply_channel.name
+            ).update(seen=timezone.now())
+            expired = Presence.expire()
+        except DatabaseError as error:
+            # One failed refresh must not end the loop (an exception would): the
+            # row only expires after three missed ones, so the next try is in time.
+            logger.warning(
+                "presence refresh failed, next try in %ss: %s",
+                presence_refresh(),
+                error,
+            )
+            return
+        if expired:
             announce_presence()
 
     def disconnect(self, message, **kwargs):
