@@ -414,3 +414,34 @@ async def test_dashboard_presence_left_by_a_crashed_server_expires(app, monkeypa
         assert await read_past_refresh(lambda: seen(row)) > earlier
     await dashboard_socket.disconnect()
     assert await Presence.objects.acount() == 0
+
+
+@uses_db
+async def test_dashboard_presence_refresh_that_fails_logs_and_tries_again(
+    app, monkeypatch, caplog
+):
+    from django.db import DatabaseError
+
+    from demo import dashboard
+
+    monkeypatch.setattr(dashboard, "presence_refresh", lambda: 0.05)
+    expire = Presence.expire
+    calls = []
+
+    def expire_failing_once():
+        calls.append(None)
+        if len(calls) == 2:  # the first refresh; the first call is the connect's
+            raise DatabaseError("the database went away")
+        return expire()
+
+    monkeypatch.setattr(Presence, "expire", expire_failing_once)
+    dashboard_socket = await connected(app, "/ws/dashboard/", await log_in("alice"))
+    await frames(dashboard_socket, 2)
+    for _ in range(100):  # up to 5 s: the refresh runs every 0.05 s here
+        await asyncio.sleep(0.05)
+        if len(calls) >= 4:
+            break
+    await dashboard_socket.disconnect()
+    assert len(calls) >= 4, "the refreshes stopped after the failed one"
+    failed = [r for r in caplog.records if "presence refresh failed" in r.message]
+    assert len(failed) == 1 and "the database went away" in failed[0].message
