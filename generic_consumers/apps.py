@@ -10,3 +10,7 @@ class GenericConsumersConfig(AppConfig):
         from .binding.base import registry
 
         registry.register_all()
+        # Prometheus metrics when prometheus_client is installed; a no-op otherwise.
+        from .metrics import register
+
+        register()

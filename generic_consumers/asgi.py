@@ -18,6 +18,7 @@ from .layers import ChannelLayerWrapper, channel_layers
 from .message import Message
 from .middleware.stack import SocketStacks
 from .routing import Router, router_for
+from .runtime.counters import publisher
 from .runtime.host import Match
 from .runtime.named import close as close_queues
 from .runtime.refresher import start_refresher, stop_refresher
@@ -185,6 +186,7 @@ class RoutingApplication:
         if loop in self._workers:
             return
         start_refresher()
+        publisher.start()  # this process's counters, for manage.py socket_counters
         self._workers[loop] = []
         if self.settings["IN_PROCESS_WORKERS"]:
             self._workers[loop] = self.worker_tasks(self.named_channels())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from django.conf import settings
@@ -67,6 +68,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
         ("WORKER_CONCURRENCY", int),
         ("MEMBERSHIP_RETRIES", int),
         ("LAYER_RETRY_SECONDS", (int, float)),
+        ("COUNTERS_INTERVAL", (int, float)),
     ):
         value = conf[key]
         if not isinstance(value, kind) or isinstance(value, bool) or value < 0:
@@ -134,6 +136,15 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
     errors += _check_group_refresh(conf)
     errors += _check_keepalive(conf["KEEPALIVE_INTERVAL"])
     errors += _check_named_channels(conf)
+    directory = conf["COUNTERS_DIR"]
+    if directory is not None and not isinstance(directory, (str, os.PathLike)):
+        errors.append(
+            checks.Error(
+                "GENERIC_CONSUMERS['COUNTERS_DIR'] must be a directory path or None, "
+                f"not {directory!r}.",
+                id="generic_consumers.E012",
+            )
+        )
     if conf["CHANNEL_LAYER"] not in getattr(settings, "CHANNEL_LAYERS", {}):
         errors.append(
             checks.Warning(

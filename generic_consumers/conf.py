@@ -65,6 +65,11 @@ DEFAULTS: dict[str, Any] = {
     # Seconds between keepalive pings of the WebSocket consumers that do not set
     # keepalive_interval themselves; None: no pings.
     "KEEPALIVE_INTERVAL": None,
+    # Seconds between two writes of this process's counters to COUNTERS_DIR (what
+    # manage.py socket_counters and the Prometheus collector read); 0: never.
+    "COUNTERS_INTERVAL": 5.0,
+    # Directory of the counters files; None: <tmp>/generic_consumers-<uid>/<settings>.
+    "COUNTERS_DIR": None,
 }
 
 _cache: dict[str, Any] | None = None

@@ -62,6 +62,9 @@ GENERIC_CONSUMERS = {
     # The delay app is installed (its table exists), but only tests/test_delay.py
     # consumes asgi.delay: its database poller would query in tests without a DB.
     "DELAY_CHANNEL": False,
+    # The servers the suite starts publish no counters (they would pile up in the
+    # temporary directory); tests/test_counters.py turns them on where it reads them.
+    "COUNTERS_INTERVAL": 0,
     # Any other key, e.g. '{"GROUP_REFRESH_INTERVAL": 1}' (tests/test_redis.py).
     **json.loads(os.environ.get("GC_TEST_GENERIC_CONSUMERS", "{}")),
 }

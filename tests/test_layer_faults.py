@@ -15,6 +15,7 @@ from generic_consumers.runtime import delivery as _envelope
 from generic_consumers.runtime import membership as _membership
 from generic_consumers.runtime import outage as _outage
 from generic_consumers.runtime import refresher as _refresher
+from generic_consumers.runtime.counters import counters
 from generic_consumers.runtime.registry import sockets
 
 
@@ -319,8 +320,12 @@ async def test_layer_call_retries_transient_errors_then_reports_the_recovery(gc_
             raise ConnectionError("Connection closed by server.")
         return "sent"
 
+    before = counters.snapshot()["counts"]
     assert await _outage.layer_call(call, "send to 'c'") == "sent"
     assert len(attempts) == 4
+    after = counters.snapshot()["counts"]
+    assert after["layer_failures"] - before["layer_failures"] == 3
+    assert after["layer_given_up"] == before["layer_given_up"]
     lines = [r.getMessage() for r in gc_log.records if r.levelno >= logging.WARNING]
     assert len(lines) == 2  # one when it failed, one when it came back
     assert "unreachable" in lines[0] and "3 failed attempts" in lines[1]
@@ -335,6 +340,7 @@ async def test_layer_call_gives_up_after_the_budget_with_one_line_per_target(
     async def down():
         raise ConnectionError("refused")
 
+    before = counters.snapshot()["counts"]
     for _ in range(3):
         with pytest.raises(ConnectionError):
             await _outage.layer_call(down, "send to 'jobs'")
@@ -343,6 +349,9 @@ async def test_layer_call_gives_up_after_the_budget_with_one_line_per_target(
     ]
     assert len(given_up) == 1 and given_up[0].levelno == logging.ERROR
     assert _outage.outage.lost == 3
+    after = counters.snapshot()["counts"]
+    assert after["layer_given_up"] - before["layer_given_up"] == 3
+    assert after["layer_failures"] - before["layer_failures"] >= 3  # one per try
 
 
 async def test_layer_call_bounds_operations_in_flight(settings):

@@ -16,6 +16,7 @@ from generic_consumers.generic.websockets import (
     WebsocketConsumer,
 )
 from generic_consumers.runtime import delivery
+from generic_consumers.runtime.counters import counters
 
 from .conftest import eventually, members, settle
 
@@ -156,8 +157,10 @@ async def test_flush_drops_only_sends_to_a_full_channel_and_names_it(
         message.reply_channel.send({"text": "after"})
 
     app = RoutingApplication([route("websocket.connect", fill)])
+    dropped = counters.snapshot()["counts"]["channel_full_dropped"]
     c = await connected(app)
     assert await c.receive_from(1) == "after"
+    assert counters.snapshot()["counts"]["channel_full_dropped"] == dropped + 2
     assert (await layer.receive("tests.other"))["content"] == {"n": "other"}
     assert (await layer.receive("tests.full"))["content"] == {"n": 0}
     errors = [r.getMessage() for r in gc_log.records if r.levelno >= logging.ERROR]

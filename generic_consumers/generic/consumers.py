@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 from ..channel import Channel, Group
 from ..exceptions import SendNotAvailableOnDemultiplexer, validate_close_code
 from ..message import Message
+from ..runtime.counters import counters
 from .base import AsyncBaseConsumer, BaseConsumer
 from .frames import JsonMixin, reply_channel, reply_content
 from .tasks import SocketTasksMixin
@@ -197,6 +198,7 @@ class JsonWebsocketConsumer(JsonMixin, WebsocketConsumer):
     def raw_receive(self, message: Message, **kwargs: Any) -> None:
         content, invalid = self._decode_frame(message)
         if invalid is not None:
+            counters.refused("invalid_frame")
             self.handle_invalid_frame(invalid, **kwargs)
         else:
             self.receive(content, **kwargs)
@@ -276,6 +278,7 @@ class AsyncJsonWebsocketConsumer(JsonMixin, AsyncWebsocketConsumer):
     async def raw_receive(self, message: Message, **kwargs: Any) -> None:
         content, invalid = self._decode_frame(message)
         if invalid is not None:
+            counters.refused("invalid_frame")
             await self.handle_invalid_frame(invalid, **kwargs)
         else:
             await self.receive(content, **kwargs)

@@ -24,6 +24,7 @@ from ..exceptions import (
 )
 from ..message import Message
 from ..runtime.context import buffering, current_turn
+from ..runtime.counters import counters
 from ..runtime.logs import shorten
 from ..runtime.placement import is_async_consumer
 from ..runtime.threads import run_blocking
@@ -116,6 +117,7 @@ class DemultiplexerMixin:
     def _log_stream_error(
         self, stream: str, consumer: Any, message: Message, exc: BaseException
     ) -> None:
+        counters.add("consumer_errors")
         logger.error(
             "Stream %r of %s: %s raised %s while handling %r on path %r",
             stream,
@@ -216,6 +218,7 @@ class WebsocketDemultiplexer(DemultiplexerMixin, JsonWebsocketConsumer):
         """Runs for each frame: checks it and hands its payload to its stream."""
         parsed = self._parse(content)
         if isinstance(parsed, str):
+            counters.refused("invalid_frame")
             return self.handle_invalid_frame(parsed, **kwargs)
         stream, payload, consumer, target = parsed
         if consumer is not None:
@@ -278,6 +281,7 @@ class AsyncWebsocketDemultiplexer(DemultiplexerMixin, AsyncJsonWebsocketConsumer
     async def receive(self, content: Any = None, **kwargs: Any) -> None:  # type: ignore[override]
         parsed = self._parse(content)
         if isinstance(parsed, str):
+            counters.refused("invalid_frame")
             await self.handle_invalid_frame(parsed, **kwargs)
             return
         stream, payload, consumer, target = parsed

@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from ..runtime.counters import counters
 from .base import Event, FrameMiddleware, Handler, Socket
 
 __all__ = ["RateLimitMiddleware"]
@@ -68,6 +69,7 @@ class RateLimitMiddleware(FrameMiddleware):
         bucket[1] = now
         if tokens < 1:
             bucket[0] = -1.0
+            counters.refused("rate_limit")
             logger.warning(
                 "Closing socket on %r with %d: its client sent more than %s frames "
                 "per second (burst %d).",

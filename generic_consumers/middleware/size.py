@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from ..runtime.counters import counters
 from ..runtime.logs import frame_warnings
 from .base import Event, FrameMiddleware, Handler, Socket
 
@@ -75,6 +76,7 @@ class MessageSizeMiddleware(FrameMiddleware):
             size = _over(event, limit)
             if size is not None:
                 socket.state[self] = True
+                counters.refused("frame_too_large")
                 logger.warning(
                     "Closing socket on %r with %d: inbound frame of %d bytes is over "
                     "the %d allowed.",
@@ -92,6 +94,7 @@ class MessageSizeMiddleware(FrameMiddleware):
         if limit is not None and event["type"] == "websocket.send":
             size = _over(event, limit)
             if size is not None:
+                counters.refused("outbound_too_large")
                 frame_warnings.log(
                     logger,
                     logging.WARNING,

@@ -20,6 +20,7 @@ from channels.exceptions import ChannelFull
 
 from . import envelope, named
 from .context import Turn, current_turn, run_sync
+from .counters import counters
 from .host import Layer
 from .membership import change_many_or_defer, change_or_defer
 from .outage import is_transient, layer_call
@@ -65,6 +66,7 @@ async def send(layer: Layer, name: str, content: dict[str, Any], origin: object)
 
 
 async def group_send(layer: Layer, group: str, content: dict[str, Any]) -> None:
+    counters.add("group_sends")
     raw = layer.raw
     if one_process(raw):
         # Each member's own task delivers it: a slow client holds up no one else.
@@ -98,6 +100,7 @@ def _kept(channel: str) -> bool:
 
 def _change_in_place(layer: Layer, group: str, channel: str, joined: bool) -> bool:
     """Record the change on a socket of this process; True if that was all of it."""
+    counters.add("group_adds" if joined else "group_discards")
     socket = sockets.get(channel)
     if socket is None:
         return False
@@ -198,6 +201,7 @@ async def finish(turn: Turn) -> None:
             if not is_transient(exc):
                 raise
     for channel, dropped in full.items():
+        counters.add("channel_full_dropped", dropped)
         logger.error(
             "Dropped %d buffered message(s) for channel %r: it stayed full for %s s. "
             "Is anything consuming it (a worker for a named channel, a live socket "

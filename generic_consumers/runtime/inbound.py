@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from .counters import counters
 from .logs import frame_warnings
 from .replies import CLOSE_NORMAL
 
@@ -91,6 +92,8 @@ def disconnect_content(socket: Any, event: dict[str, Any]) -> dict[str, Any]:
 
 def report_unrouted(socket: Any, channel: str) -> None:
     """Log that no consumer is routed for ``channel`` on ``socket``'s path."""
+    if channel != DISCONNECT:
+        counters.refused("unrouted")
     if channel == CONNECT:
         logger.warning(
             "No route matched 'websocket.connect' for path %r; rejecting the "

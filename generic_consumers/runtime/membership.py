@@ -177,7 +177,7 @@ def _keep_leftover(raw: BaseChannelLayer, group: str, channel: str) -> None:
     if len(pending) < LEFTOVERS_MAX:
         pending[(group, channel)] = raw
     else:  # it expires after the layer's group_expiry
-        outage.lost += 1
+        outage.gave_up()
 
 
 async def change_or_defer(
@@ -232,7 +232,7 @@ def _defer(
     if not joined:
         _keep_leftover(raw, group, channel)
     elif not kept:
-        outage.lost += 1
+        outage.gave_up()
         _lost_joins.log(
             logger,
             logging.ERROR,

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
 from ..conf import get_settings
+from .counters import counters
 from .logs import Throttle
 
 T = TypeVar("T")
@@ -98,6 +99,7 @@ class OutageLog:
         ):
             self._end()  # it had ended (its timer's loop is gone): this is a new one
         self.failures += 1
+        counters.add("layer_failures")
         self.up_since = None
         if self._ending is not None:  # not over yet: the same outage goes on
             self._ending.cancel()
@@ -115,6 +117,11 @@ class OutageLog:
             )
         else:
             logger.debug("Channel layer still unreachable (%s failed: %r)", what, exc)
+
+    def gave_up(self) -> None:
+        """Count an operation given up for good (its own error line names it)."""
+        self.lost += 1
+        counters.add("layer_given_up")
 
     def recovered(self) -> None:
         """Report a successful layer operation (cheap when nothing was wrong).
@@ -256,7 +263,7 @@ async def layer_call(call: Callable[[], Awaitable[T]], what: str) -> T:
                 deadline = now + float(get_settings()["LAYER_RETRY_SECONDS"])
             outage.failed(what, exc, first=first)
             if now >= deadline:
-                outage.lost += 1
+                outage.gave_up()
                 _given_up.log(
                     logger,
                     logging.ERROR,

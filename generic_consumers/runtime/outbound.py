@@ -25,6 +25,8 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from .counters import counters
+
 __all__ = [
     "CLOSE_SLOW",
     "HIGH_WATER",
@@ -160,6 +162,7 @@ class Outbound:
     def _overflow(self, held: int) -> None:
         if self._closed():
             return
+        counters.refused("outbound_buffer")
         logger.warning(
             "Closing socket on %r with %d: the client is not reading; %d bytes of "
             "replies are waiting for it, over GENERIC_CONSUMERS"

@@ -27,6 +27,7 @@ from ..exceptions import (
     WebsocketCloseException,
 )
 from .context import Turn
+from .counters import counters
 from .host import LocalSocket
 from .invoke import run_turn
 from .placement import runs_on_loop
@@ -119,6 +120,7 @@ def _run_exception(message: Any, exc: ChannelSocketException) -> None:
 
 
 def _log_error(consumer: Any, message: Any, exc: BaseException) -> None:
+    counters.add("consumer_errors")
     logger.error(
         "Consumer %s raised %s while handling %r (path %r)",
         consumer_name(consumer),

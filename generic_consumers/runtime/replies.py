@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..exceptions import validate_close_code
+from .counters import counters
 from .logs import shorten
 from .outbound import Outbound, frame_size
 
@@ -157,6 +158,7 @@ class ReplyWriter:
             if outbound is not None and outbound.full():
                 if not await outbound.room(frame_size(content)):
                     return  # closed while waiting for the client to read
+            counters.add("frames_sent")
             if text is not None:
                 await self._send({"type": "websocket.send", "text": text})
             else:

@@ -18,6 +18,7 @@ from django.utils.crypto import get_random_string
 
 from . import envelope, inbound
 from .context import Turn
+from .counters import counters
 from .host import Host, Layer
 from .inbound import CONNECT, DISCONNECT, RECEIVE
 from .logs import frame_warnings
@@ -94,6 +95,7 @@ class WebsocketSocket:
             # channels say what is missing when used.
             self.reply_channel = "generic_consumers.local!" + get_random_string(12)
         sockets.add(self)
+        counters.add("sockets_opened")
         if self.layer is not None and not one_process(self.layer.raw):
             # On the in-memory layer everything for this socket is delivered to it
             # directly (see ``delivery``), so its reply channel needs no listener.
@@ -143,11 +145,13 @@ class WebsocketSocket:
         if self._inbox is not None:
             self._inbox.cancel()
         await self._leave_groups()
+        counters.add("sockets_closed")
         await self.host.socket_closed(self)
 
     async def _leave_groups(self) -> None:
         if self.groups and self.layer is not None:
             groups, self.groups = self.groups, set()
+            counters.add("group_discards", len(groups))
             raw = self.layer.raw
             if one_process(raw):
                 for group in groups:
@@ -167,10 +171,12 @@ class WebsocketSocket:
 
     async def _on_receive(self, event: dict[str, Any]) -> None:
         self.order += 1
+        counters.add("frames_received")
         content = inbound.receive_content(self, event)
         limit = self._settings["MAX_FRAME_SIZE"]
         size = inbound.oversized(content, limit)
         if size is not None:
+            counters.refused("frame_too_large")
             logger.warning(
                 "Closing socket on %r: inbound frame of %d bytes exceeds "
                 "GENERIC_CONSUMERS['MAX_FRAME_SIZE'] (%d).",
@@ -302,6 +308,7 @@ class WebsocketSocket:
 
     def _expire_handshake(self) -> None:
         if self.state is SocketState.HANDSHAKE:
+            counters.refused("handshake_timeout")
             logger.warning(
                 "Rejecting the handshake for %r: nothing accepted or rejected it "
                 "within GENERIC_CONSUMERS['CONNECT_TIMEOUT'] (%s s).",

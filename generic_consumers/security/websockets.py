@@ -36,6 +36,7 @@ from .._headers import header_value
 from ..conf import get_settings
 from ..exceptions import DenyConnection
 from ..message import Message
+from ..runtime.counters import counters
 
 __all__ = [
     "AllowedHostsOnlyOriginValidator",
@@ -94,6 +95,7 @@ def _problem(headers: Any, validate: Callable[[str], bool], rule: str) -> str | 
 
 
 def _log(path: Any, problem: str) -> None:
+    counters.refused("origin")
     logger.warning("Rejected the WebSocket handshake for %r: %s.", path, problem)
 
 

@@ -16,6 +16,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ...asgi import RoutingApplication
 from ...layers import channel_layers
+from ...runtime.counters import publisher
 from ...runtime.named import close as close_queues
 
 # Seconds messages already being handled get to finish after SIGTERM / SIGINT.
@@ -97,6 +98,7 @@ class Command(BaseCommand):
         )
         self.stdout.flush()
         tasks = app.worker_tasks(channels, drain_timeout=DRAIN_TIMEOUT)
+        publisher.start()
         await stop.wait()
         # Cancel until every worker is gone: a client library may swallow one
         # cancellation (asyncio's timeout race), and a worker must never outlive its
