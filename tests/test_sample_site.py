@@ -31,6 +31,7 @@ class SampleSite:
             "DJANGO_SETTINGS_MODULE": "sample_site.settings",
             "SAMPLE_SITE_DB": str(db_path),
             "SAMPLE_SITE_CACHE": str(db_path.parent / "cache"),
+            "SAMPLE_SITE_COUNTERS_DIR": str(db_path.parent / "counters"),
             "PYTHONPATH": os.pathsep.join([str(SITE_DIR), str(ROOT)]),
             **env,
         }
@@ -40,15 +41,17 @@ class SampleSite:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def manage(self, *args: str) -> None:
-        subprocess.run(
+    def manage(self, *args: str) -> str:
+        """Run ``manage.py`` with ``args`` for this site; returns what it printed."""
+        return subprocess.run(
             [sys.executable, "manage.py", *args],
             cwd=SITE_DIR,
             env={**os.environ, **self.env},
             check=True,
             capture_output=True,
+            text=True,
             timeout=60,
-        )
+        ).stdout
 
     def start(self) -> None:
         self.server = ServerProcess(

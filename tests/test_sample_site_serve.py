@@ -6,7 +6,9 @@ one process, which is enough to see the site work end to end under Uvicorn: page
 static files, 1.x and native sockets, and a clean stop.
 """
 
+import json
 import signal
+import time
 
 import pytest
 
@@ -34,6 +36,15 @@ def test_sample_site_runs_under_manage_py_serve(chromium, tmp_path):  # noqa: F8
         native.fill("#native-text", "served by uvicorn")
         native.press("#native-text", "Enter")
         wait_for(native, "demo.notices.some(n => n.text === 'served by uvicorn')")
+        # What the operator sees meanwhile: the clock's socket (1.x routing) is open
+        # and has been sent frames; the native consumer's socket is Channels 4's own.
+        for _ in range(40):  # the server publishes every 5 s
+            summed = json.loads(site.manage("socket_counters", "--json"))["totals"]
+            if summed["counts"]["frames_sent"] >= 2:
+                break
+            time.sleep(0.5)
+        assert summed["processes"] == 1 and summed["sockets_open"] >= 1, summed
+        assert summed["counts"]["frames_sent"] >= 2, summed
 
         code, output = serve.stop(signal.SIGTERM)
         assert code == 0, output

@@ -8,8 +8,8 @@ process writes its counts to a small JSON file of its own in :func:`counters_dir
 every ``COUNTERS_INTERVAL`` seconds, from a daemon thread (:data:`publisher`): the
 event loop never touches the disk. ``generic_consumers.metrics`` reads the files.
 
-Counting is a dict increment under a lock: no I/O, no allocation, nothing a socket
-waits for.
+Counting is a dict increment (under a lock, except for the per-frame counts bumped
+by the event loop alone): no I/O, nothing a socket waits for.
 """
 
 from __future__ import annotations
@@ -69,6 +69,12 @@ class Counters:
     def add(self, name: str, n: int = 1) -> None:
         with self._lock:
             self.counts[name] += n
+
+    def bump(self, name: str) -> None:
+        """``add(name)`` without the lock, for the per-frame counts: only the event
+        loop's thread bumps those (one loop per server process), and the lock would
+        be most of their cost. A snapshot may miss a bump in flight, never lose one."""
+        self.counts[name] += 1
 
     def refused(self, reason: str) -> None:
         with self._lock:

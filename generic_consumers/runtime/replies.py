@@ -158,7 +158,7 @@ class ReplyWriter:
             if outbound is not None and outbound.full():
                 if not await outbound.room(frame_size(content)):
                     return  # closed while waiting for the client to read
-            counters.add("frames_sent")
+            counters.bump("frames_sent")
             if text is not None:
                 await self._send({"type": "websocket.send", "text": text})
             else:

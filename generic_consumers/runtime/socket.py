@@ -95,7 +95,7 @@ class WebsocketSocket:
             # channels say what is missing when used.
             self.reply_channel = "generic_consumers.local!" + get_random_string(12)
         sockets.add(self)
-        counters.add("sockets_opened")
+        counters.bump("sockets_opened")
         if self.layer is not None and not one_process(self.layer.raw):
             # On the in-memory layer everything for this socket is delivered to it
             # directly (see ``delivery``), so its reply channel needs no listener.
@@ -145,7 +145,7 @@ class WebsocketSocket:
         if self._inbox is not None:
             self._inbox.cancel()
         await self._leave_groups()
-        counters.add("sockets_closed")
+        counters.bump("sockets_closed")
         await self.host.socket_closed(self)
 
     async def _leave_groups(self) -> None:
@@ -171,7 +171,7 @@ class WebsocketSocket:
 
     async def _on_receive(self, event: dict[str, Any]) -> None:
         self.order += 1
-        counters.add("frames_received")
+        counters.bump("frames_received")
         content = inbound.receive_content(self, event)
         limit = self._settings["MAX_FRAME_SIZE"]
         size = inbound.oversized(content, limit)

@@ -85,6 +85,9 @@ GENERIC_CONSUMERS = {
         ("generic_consumers.middleware.RateLimitMiddleware", {"rate": 20, "burst": 40}),
         ("generic_consumers.middleware.MessageSizeMiddleware", {"max_bytes": 16384}),
     ],
+    # Where every process writes its counters (manage.py socket_counters reads them);
+    # by default a directory of this user and settings module under /tmp.
+    "COUNTERS_DIR": os.environ.get("SAMPLE_SITE_COUNTERS_DIR") or None,
 }
 # Seconds between two keepalive pings of the live clock's socket (demo/clock.py).
 CLOCK_KEEPALIVE = float(os.environ.get("SAMPLE_SITE_KEEPALIVE", "20"))
