@@ -15,6 +15,8 @@ from types import SimpleNamespace
 import pytest
 from websockets.asyncio.client import connect
 
+from generic_consumers.metrics import read_processes, totals
+
 from .redis_server import DjangoCommand, RedisServer, raise_open_files_limit, read_log
 from .servers import ServerProcess
 from .storm import close_all, members, open_sockets, wait_for_members
@@ -33,15 +35,20 @@ def redis_server():
 
 
 @pytest.fixture(scope="module")
-def cluster(redis_server):
+def cluster(redis_server, tmp_path_factory):
     raise_open_files_limit()
+    counters = tmp_path_factory.mktemp("counters")
     env = {
         "GC_TEST_REDIS_URL": redis_server.url,
         "GC_TEST_REDIS_CONFIG": json.dumps({"group_expiry": GROUP_EXPIRY}),
         "GC_TEST_ROUTING": "tests.redis_routing.channel_routing",
         "GC_TEST_IN_PROCESS_WORKERS": "0",
         "GC_TEST_GENERIC_CONSUMERS": json.dumps(
-            {"GROUP_REFRESH_INTERVAL": REFRESH_INTERVAL}
+            {
+                "GROUP_REFRESH_INTERVAL": REFRESH_INTERVAL,
+                "COUNTERS_INTERVAL": 0.2,
+                "COUNTERS_DIR": str(counters),
+            }
         ),
     }
     servers = []
@@ -55,7 +62,11 @@ def cluster(redis_server):
         ).start()
         worker.wait_for_output("Running workers")
         yield SimpleNamespace(
-            servers=servers, worker=worker, env=env, redis=redis_server
+            servers=servers,
+            worker=worker,
+            env=env,
+            redis=redis_server,
+            counters=counters,
         )
     finally:
         if worker is not None:
@@ -91,6 +102,17 @@ def ws(server, path):
 
 def command(cluster, *args):
     return DjangoCommand(*args, env=cluster.env)
+
+
+async def published_totals(cluster, until=lambda totals: True, timeout=10.0):
+    """The cluster's counters as ``manage.py socket_counters`` adds them up, once
+    ``until(totals)`` holds (the processes publish every 0.2 s)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        summed = totals(read_processes(cluster.counters))
+        if until(summed) or time.monotonic() > deadline:
+            return summed
+        await asyncio.sleep(0.1)
 
 
 async def test_redis_group_broadcast_reaches_both_processes(cluster):
@@ -185,6 +207,7 @@ async def test_redis_restart_keeps_sockets_and_memberships(cluster):
         await a.send(json.dumps({"msg": "before"}))
         assert await recv(a) == {"msg": "before"}
         assert await recv(b) == {"msg": "before"}
+        before = await published_totals(cluster)
 
         await asyncio.to_thread(cluster.redis.restart)
 
@@ -211,6 +234,14 @@ async def test_redis_restart_keeps_sockets_and_memberships(cluster):
         # The dedicated worker survived too, and still answers.
         await hop.send("?")
         assert await recv(hop, 30) == {"worker_pid": cluster.worker.pid}
+        # What an operator scraping the counters saw: all three processes, these
+        # sockets open, and the layer failures the restart caused, retried.
+        failures = before["counts"]["layer_failures"]
+        after = await published_totals(
+            cluster, lambda t: t["counts"]["layer_failures"] > failures
+        )
+        assert after["processes"] == 3 and after["sockets_open"] >= 4, after
+        assert after["counts"]["group_sends"] > before["counts"]["group_sends"]
     assert cluster.worker.alive()
     for server in cluster.servers:
         assert server.process.poll() is None, server.stop()
