@@ -98,5 +98,5 @@ def test_sample_site_session_decorators(browse):  # noqa: F811
 def test_sample_site_notify_command_refuses_the_in_memory_layer(site):  # noqa: F811
     with pytest.raises(subprocess.CalledProcessError) as failed:
         site.manage("notify", "nobody hears this")
-    assert b"is in-memory" in failed.value.stderr
-    assert b"REDIS_URL" in failed.value.stderr
+    assert "is in-memory" in failed.value.stderr
+    assert "REDIS_URL" in failed.value.stderr
