@@ -244,11 +244,14 @@ class Soak:
         log = read_log(server.log)[log_from:]
         starts = log.count("Channel layer unreachable")
         ends = log.count("Channel layer reachable again")
+        # A restart quick enough that every failed operation worked on its retry is
+        # no outage: one INFO line says so instead of the start and end lines.
+        mended = log.count("worked on retry")
         self.check(
-            "Redis restart: outage log lines (starts / ends)",
-            starts == ends == 1,
-            f"{starts} / {ends}",
-            "1 / 1",
+            "Redis restart: outage log lines (starts / ends, or one 'mended' line)",
+            (starts == ends == 1) or (starts == ends == 0 and mended == 1),
+            f"{starts} / {ends}" + (f", {mended} mended" if mended else ""),
+            "1 / 1, or 0 / 0 and 1 mended",
         )
         tags = set(re.findall(re.escape(RAISED) + r" in \w+ (t\d+)", log))
         self.check(
