@@ -96,11 +96,13 @@ class SlowMember(JsonWebsocketConsumer):
 
 
 async def slow_go(message: Any, **kwargs: Any) -> None:
-    """Sends ``count`` group messages of ``size`` bytes to the slow-reader group."""
+    """Sends ``count`` group messages of ``size`` bytes to the slow-reader group,
+    numbered from ``start``."""
     spec = json.loads(message["text"])
     pad = "x" * int(spec["size"])
     group = Group(SLOW_GROUP)
-    for n in range(int(spec["count"])):
+    start = int(spec.get("start", 0))
+    for n in range(start, start + int(spec["count"])):
         await group.asend({"text": json.dumps({"n": n, "pad": pad})}, immediately=True)
 
 
