@@ -53,6 +53,9 @@ class FlakyLayer:
     async def group_discard(self, group, channel):
         await self._op(self.inner.group_discard, group, channel)
 
+    async def group_send(self, group, message):
+        await self._op(self.inner.group_send, group, message)
+
 
 @pytest.fixture(autouse=True)
 def fresh_outage(monkeypatch):
@@ -181,6 +184,52 @@ async def test_live_sockets_membership_change_during_an_outage_is_made_good(gc_l
     layer.fail = 0
     await _refresher.refresh_once()
     assert "x!new" in layer.groups["a"] and "x!new" not in layer.groups.get("b", {})
+
+
+async def test_group_send_after_a_join_an_outage_defeated_reaches_the_socket():
+    # A socket joins while the layer is down (its join is deferred), then this process
+    # sends to the group once the layer is back, before any refresh: the join goes
+    # first, or the socket misses a message sent after it joined.
+    layer = FlakyLayer(fail=10_000)
+    live = FakeSocket(layer, set(), "x!joined")
+    sockets.add(live)
+    await _envelope.change_membership(live.layer, "a", "x!joined", True)
+    layer.fail = 0
+    await _envelope.group_send(live.layer, "a", {"text": "after the join"})
+    message = await asyncio.wait_for(layer.inner.receive("x!joined"), 1)
+    assert message["content"] == {"text": "after the join"}
+    assert _membership.owed_joins() == {}
+
+
+async def test_a_join_the_socket_gave_up_is_not_made_good_by_a_group_send():
+    layer = FlakyLayer(fail=10_000)
+    live = FakeSocket(layer, set(), "x!gone")
+    sockets.add(live)
+    await _envelope.change_membership(live.layer, "a", "x!gone", True)
+    live.groups.discard("a")  # left again (its discard is a leftover of its own)
+    layer.fail = 0
+    await _envelope.group_send(live.layer, "a", {"text": "not for it"})
+    assert "x!gone" not in layer.groups.get("a", {})
+    assert _membership.owed_joins() == {}
+
+
+async def test_the_refresher_retries_owed_joins_soon_not_at_the_next_round(settings):
+    settings.GENERIC_CONSUMERS = {"ROUTING": [], "GROUP_REFRESH_INTERVAL": 3600}
+    layer = FlakyLayer(fail=10_000)
+    live = FakeSocket(layer, set(), "x!owed")
+    sockets.add(live)
+    await _envelope.change_membership(live.layer, "a", "x!owed", True)
+    _refresher.start_refresher()
+    try:
+        layer.fail = 0  # back, and nothing else of this process has noticed
+        for _ in range(300):  # OWED_RETRY is 0.5 s: up to 3 s
+            if "x!owed" in layer.groups.get("a", {}):
+                break
+            await asyncio.sleep(0.01)
+        assert "x!owed" in layer.groups["a"]
+        assert _membership.owed_joins() == {}
+    finally:
+        await _refresher.stop_refresher()
 
 
 async def test_named_channels_join_lost_to_an_outage_says_so_once(gc_log):

@@ -22,7 +22,12 @@ from . import envelope, named
 from .context import Turn, current_turn, run_sync
 from .counters import counters
 from .host import Layer
-from .membership import change_many_or_defer, change_or_defer
+from .membership import (
+    change_many_or_defer,
+    change_or_defer,
+    make_good_joins,
+    owes_joins,
+)
 from .outage import is_transient, layer_call
 from .registry import one_process, sockets
 
@@ -75,7 +80,18 @@ async def group_send(layer: Layer, group: str, content: dict[str, Any]) -> None:
         if group not in getattr(raw, "groups", {}):
             return  # no other members (named channels, native consumers)
     wrapped = envelope.wrap(content)
-    await layer_call(lambda: raw.group_send(group, wrapped), f"group send to {group!r}")
+    what = f"group send to {group!r}"
+    if not owes_joins():
+        await layer_call(lambda: raw.group_send(group, wrapped), what)
+        return
+
+    async def joins_then_send() -> None:
+        # Joins an outage defeated go first: a socket of this process that joined
+        # before this send must be a member when it arrives.
+        await make_good_joins(raw, group)
+        await raw.group_send(group, wrapped)
+
+    await layer_call(joins_then_send, what)
 
 
 async def change_membership(

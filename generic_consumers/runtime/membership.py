@@ -15,9 +15,11 @@ Three problems of channel-layer groups at scale, and what this module does about
 For the last two, ``refresher`` re-adds the live sockets' memberships.
 
 An outage (or a Sentinel failover) can outlast the retries. A live socket's join is
-then made good by the refresher (the socket's record has it); a discard is kept as a
-*leftover* (:func:`pending_discards`) that the refresher retries each round until the
-layer takes it.
+then *owed* (:func:`owed_joins`): a group send of this process to that group makes it
+good first (:func:`make_good_joins`), so a message sent after the join reaches the
+socket, and the refresher retries it every ``OWED_RETRY`` seconds until the layer
+takes it. A discard is kept as a *leftover* (:func:`pending_discards`) that the
+refresher retries each round until the layer takes it.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from ..conf import get_settings
 from .logs import Throttle
 from .outage import is_transient, outage
+from .registry import sockets
 
 if TYPE_CHECKING:
     from channels.layers import BaseChannelLayer
@@ -42,12 +45,18 @@ logger = logging.getLogger("generic_consumers")
 RETRY_FIRST = 0.05  # seconds before the first retry of a membership change; doubles
 RETRY_MAX = 2.0
 LEFTOVERS_MAX = 100_000  # failed discards kept per loop; past it they expire instead
+OWED_RETRY = 0.5  # seconds between the refresher's tries of the joins an outage owes
 
 _limits: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
     weakref.WeakKeyDictionary()
 )
 # (group, channel) -> layer, for discards an outage defeated; retried by the refresher.
 _leftovers: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, dict[tuple[str, str], Any]
+] = weakref.WeakKeyDictionary()
+# (group, channel) -> layer, for live sockets' joins an outage defeated. Only loops
+# that owe a join have an entry, so a group send checks it in one lookup.
+_owed: weakref.WeakKeyDictionary[
     asyncio.AbstractEventLoop, dict[tuple[str, str], Any]
 ] = weakref.WeakKeyDictionary()
 # One line per (group, channel) per window for a join nothing can make good.
@@ -78,8 +87,23 @@ async def change(
     """
     method = raw.group_add if joined else raw.group_discard
     await _retried(lambda: method(group, channel), retries)
+    _settled(group, channel, joined)
+
+
+def _settled(group: str, channel: str, joined: bool) -> None:
+    # The layer took a change of this pair: what an outage left of it is void.
     if joined:
         pending_discards().pop((group, channel), None)  # joined again: keep it
+    _forget_owed(group, channel)
+
+
+def _forget_owed(group: str, channel: str) -> None:
+    loop = asyncio.get_running_loop()
+    owed = _owed.get(loop)
+    if owed is not None:
+        owed.pop((group, channel), None)
+        if not owed:
+            del _owed[loop]
 
 
 async def change_many(
@@ -96,10 +120,8 @@ async def change_many(
         return
     if _pipelines(raw):
         await _retried(lambda: _pipeline(raw, changes))
-        pending = pending_discards()
         for group, channel, joined in changes:
-            if joined:
-                pending.pop((group, channel), None)  # joined again: keep it
+            _settled(group, channel, joined)
         return
     # Elsewhere: pairs side by side, each pair's changes in order.
     by_pair: dict[tuple[str, str], list[bool]] = {}
@@ -172,6 +194,57 @@ def pending_discards() -> dict[tuple[str, str], Any]:
     return _leftovers.setdefault(asyncio.get_running_loop(), {})
 
 
+def owed_joins() -> dict[tuple[str, str], Any]:
+    """This loop's joins of live sockets that an outage defeated (a copy)."""
+    return dict(_owed.get(asyncio.get_running_loop(), {}))
+
+
+def owes_joins() -> bool:
+    return asyncio.get_running_loop() in _owed
+
+
+def _owe(raw: BaseChannelLayer, group: str, channel: str) -> None:
+    _owed.setdefault(asyncio.get_running_loop(), {})[(group, channel)] = raw
+
+
+async def make_good_joins(raw: BaseChannelLayer, group: str | None = None) -> None:
+    """Send the layer the joins this loop owes (to ``group``, or all); raises the
+    first failure. A socket that closed or left the group since owes nothing.
+
+    Called by a group send before it goes (inside its retries), so the members a
+    socket of this process joined before the send are on the layer when it arrives.
+    """
+    owed = _owed.get(asyncio.get_running_loop())
+    if not owed:
+        return
+    for (owed_group, channel), owed_raw in list(owed.items()):
+        if owed_raw is not raw or (group is not None and owed_group != group):
+            continue
+        socket = sockets.get(channel)
+        if socket is not None and owed_group in socket.groups:
+            await raw.group_add(owed_group, channel)
+            _settled(owed_group, channel, True)
+        else:  # what it owes now, if anything, is a discard (a leftover)
+            _forget_owed(owed_group, channel)
+
+
+async def retry_owed_joins() -> bool:
+    """The refresher's quick round: every owed join, once; False if the layer is
+    still down."""
+    layers = {id(raw): raw for raw in owed_joins().values()}
+    for raw in layers.values():
+        try:
+            async with _limit():
+                await make_good_joins(raw)
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            return False
+    if layers:
+        outage.recovered()
+    return True
+
+
 def _keep_leftover(raw: BaseChannelLayer, group: str, channel: str) -> None:
     pending = pending_discards()
     if len(pending) < LEFTOVERS_MAX:
@@ -231,6 +304,8 @@ def _defer(
     outage.failed(what, exc)
     if not joined:
         _keep_leftover(raw, group, channel)
+    elif sockets.get(channel) is not None:
+        _owe(raw, group, channel)
     elif not kept:
         outage.gave_up()
         _lost_joins.log(

@@ -5,6 +5,9 @@ without persistence forgets every group. A refresher task per event loop re-adds
 every (group, reply channel) pair of the live sockets of this process every
 ``GROUP_REFRESH_INTERVAL`` seconds, and at once when the layer answers again after an
 outage; it also retries the discards an outage defeated (``membership``'s leftovers).
+While the loop owes joins an outage defeated, it tries those every ``OWED_RETRY``
+seconds: a socket that joined during a failover is a member again within that
+interval of the layer answering, whichever process sends to its group.
 """
 
 from __future__ import annotations
@@ -16,7 +19,14 @@ import weakref
 from typing import Any
 
 from ..conf import get_settings
-from .membership import change, change_or_defer, pending_discards
+from .membership import (
+    OWED_RETRY,
+    change,
+    change_or_defer,
+    owes_joins,
+    pending_discards,
+    retry_owed_joins,
+)
 from .outage import is_transient, on_recovery, outage
 from .registry import one_process, sockets
 
@@ -74,15 +84,24 @@ on_recovery.append(_wake_refreshers)
 
 
 async def _refresh_forever(interval: float, wake: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    # Jitter: processes started together do not refresh in lock-step.
+    due = loop.time() + interval * random.uniform(0.8, 1.0)
     while True:
-        # Jitter: processes started together do not refresh in lock-step.
+        timeout = due - loop.time()
+        if owes_joins():
+            timeout = min(timeout, OWED_RETRY)
         try:
-            await asyncio.wait_for(wake.wait(), interval * random.uniform(0.8, 1.0))
+            await asyncio.wait_for(wake.wait(), max(timeout, 0))
         except TimeoutError:
             pass
-        wake.clear()
         try:
-            await refresh_once()
+            if wake.is_set() or loop.time() >= due:
+                wake.clear()
+                due = loop.time() + interval * random.uniform(0.8, 1.0)
+                await refresh_once()
+            else:  # only the joins an outage owes
+                await retry_owed_joins()
         except asyncio.CancelledError:
             raise
         except Exception:  # never let the refresher die
