@@ -20,6 +20,7 @@ from .middleware.stack import SocketStacks
 from .routing import Router, router_for
 from .runtime.counters import publisher
 from .runtime.host import Match
+from .runtime.mailbox import stop_readers
 from .runtime.named import close as close_queues
 from .runtime.refresher import start_refresher, stop_refresher
 from .runtime.socket import WebsocketSocket
@@ -199,6 +200,7 @@ class RoutingApplication:
         if self._delay is not None:
             self._delay.cancel()
         await stop_refresher()
+        await stop_readers()  # sockets' reply readers; the sockets have gone
         await close_queues()  # this loop's named-channel streams, if any
 
     async def _lifespan(self, receive: Any, send: Any) -> None:

@@ -191,11 +191,20 @@ async def receive(raw: Any, channel: str, what: str) -> dict[str, Any]:
     Failures are retried with jittered backoff and reported to the outage log; an
     idle receive that merely timed out is retried at once, silently.
     """
+    while True:
+        message = await receive_retrying(lambda: raw.receive(channel), what)
+        if message is not None:
+            return message
+
+
+async def receive_retrying(call: Callable[[], Awaitable[T]], what: str) -> T | None:
+    """``await call()`` (a blocking receive) until it answers, as :func:`receive`
+    does; None when it timed out idle (a blocking pop that found nothing)."""
     delays: Iterator[float] | None = None
     while True:
         started = time.monotonic()
         try:
-            message = await raw.receive(channel)
+            message = await call()
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -207,7 +216,9 @@ async def receive(raw: Any, channel: str, what: str) -> dict[str, Any]:
                 isinstance(exc, TIMEOUTS)
                 and time.monotonic() - started >= IDLE_TIMEOUT_MIN
             ):
-                continue
+                if delays is not None:  # it waited the whole pop: the layer answers
+                    outage.recovered()
+                return None
             if is_transient(exc):
                 outage.failed(what, exc, first=delays is None)
             else:

@@ -16,14 +16,13 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.crypto import get_random_string
 
-from . import envelope, inbound
+from . import envelope, inbound, mailbox
 from .context import Turn
 from .counters import counters
 from .host import Host, Layer
 from .inbound import CONNECT, DISCONNECT, RECEIVE
 from .logs import frame_warnings
 from .membership import discard_all
-from .outage import receive
 from .outbound import Inbox
 from .outcome import Outcome, consume, consumer_name
 from .registry import one_process, sockets
@@ -88,7 +87,7 @@ class WebsocketSocket:
         self.loop = asyncio.get_running_loop()
         layer = self.host.layer
         try:
-            self.reply_channel = await layer.raw.new_channel()
+            self.reply_channel = await mailbox.new_channel(layer.raw)
             self.layer = layer
         except ImproperlyConfigured:
             # No layer: the socket's own replies never need one; Group and named
@@ -99,7 +98,9 @@ class WebsocketSocket:
         if self.layer is not None and not one_process(self.layer.raw):
             # On the in-memory layer everything for this socket is delivered to it
             # directly (see ``delivery``), so its reply channel needs no listener.
-            self._listener = asyncio.ensure_future(self._listen())
+            # The mailbox opens now: what is sent from here on waits in it.
+            next_message = mailbox.receiver(self.layer.raw, self.reply_channel)
+            self._listener = asyncio.ensure_future(self._listen(next_message))
         try:
             while True:
                 event = await self._next_event()
@@ -144,6 +145,8 @@ class WebsocketSocket:
                 task.cancel()
         if self._inbox is not None:
             self._inbox.cancel()
+        if self.layer is not None:
+            mailbox.close(self.layer.raw, self.reply_channel)
         await self._leave_groups()
         counters.bump("sockets_closed")
         await self.host.socket_closed(self)
@@ -276,12 +279,10 @@ class WebsocketSocket:
             self._inbox = Inbox(self.deliver, self.writer.outbound)
         self._inbox.push(content)
 
-    async def _listen(self) -> None:
-        assert self.layer is not None  # only started with a layer
-        raw = self.layer.raw
+    async def _listen(self, next_message: Any) -> None:
         while True:
             # Survives layer outages and Redis restarts; logs once per outage.
-            message = await receive(raw, self.reply_channel, "receiving on sockets")
+            message = await next_message()
             kind = message.get("type")
             if kind == envelope.MESSAGE:
                 await self.deliver(message["content"], None)
