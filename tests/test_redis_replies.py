@@ -153,3 +153,30 @@ async def test_one_reader_per_process_and_it_stops_when_the_sockets_are_gone(
             break
         await asyncio.sleep(0.05)
     assert mailbox.readers() == []
+
+
+async def test_a_mailbox_holds_what_the_layer_would_and_drops_the_oldest(
+    redis_url, gc_log
+):
+    # A socket that does not read costs its process at most the layer's capacity.
+    raw = RedisChannelLayer(hosts=[redis_url], capacity=3)
+    channel = await mailbox.new_channel(raw)
+    next_message = mailbox.receiver(raw, channel)
+    try:
+        for n in range(8):
+            await raw.send(channel, {"type": "m", "n": n})
+        key = raw.prefix + raw.non_local_name(channel)
+        connection = raw.connection(raw.consistent_hash(raw.non_local_name(channel)))
+        for _ in range(100):  # the reader pops them all (bounded wait)
+            if not await connection.zcard(key) and mailbox.readers():
+                break
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.05)
+        got = [(await next_message())["n"] for _ in range(3)]
+        assert got == [5, 6, 7]
+        lines = [r.getMessage() for r in gc_log.records if "Dropped" in r.getMessage()]
+        assert len(lines) == 1 and channel in lines[0], lines
+    finally:
+        mailbox.close(raw, channel)
+        await mailbox.stop_readers()
+        await raw.flush()

@@ -40,7 +40,7 @@ COUNTS = (
     "consumer_errors",  # consumers (and stream consumers) that raised
     "layer_failures",  # channel layer operations that failed and were retried
     "layer_given_up",  # operations the layer failed for good (logged with the name)
-    "channel_full_dropped",  # buffered sends dropped: their channel stayed full
+    "channel_full_dropped",  # dropped: the channel stayed full (or a mailbox was)
     "group_adds",
     "group_discards",
     "group_sends",

@@ -24,6 +24,8 @@ import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from .counters import counters
+from .logs import Throttle
 from .outage import receive, receive_retrying
 
 __all__ = ["Reader", "close", "new_channel", "readers", "receiver", "stop_readers"]
@@ -32,6 +34,9 @@ logger = logging.getLogger("generic_consumers")
 
 IDLE_POP = 2  # seconds one pop blocks for; a reader with no mailbox ends after it
 WHAT = "receiving on sockets"
+
+# One line per socket per window when its full mailbox drops a message.
+_dropped = Throttle(burst=1, window=10.0)
 
 _readers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, Reader]] = (
     weakref.WeakKeyDictionary()
@@ -61,7 +66,11 @@ class Reader:
         return self.local + uuid.uuid4().hex
 
     def open(self, channel: str) -> asyncio.Queue[dict[str, Any]]:
-        mailbox = self.mailboxes[channel] = asyncio.Queue()
+        # As many messages as the layer keeps for the channel, as channels_redis' own
+        # receive buffer did: a client that does not read costs the server that much.
+        mailbox = self.mailboxes[channel] = asyncio.Queue(
+            self.raw.get_capacity(channel)
+        )
         if self.task is None or self.task.done():
             self.task = asyncio.get_running_loop().create_task(
                 self._run(), name="generic_consumers:reply-reader"
@@ -94,8 +103,22 @@ class Reader:
             return
         for name in names if isinstance(names, list) else [names]:
             mailbox = self.mailboxes.get(name)
-            if mailbox is not None:  # else: the socket has gone, as has its channel
-                mailbox.put_nowait(message)
+            if mailbox is None:  # the socket has gone, and its channel with it
+                continue
+            if mailbox.full():  # the oldest goes, as in channels_redis' own buffer
+                mailbox.get_nowait()
+                counters.add("channel_full_dropped")
+                _dropped.log(
+                    logger,
+                    logging.WARNING,
+                    name,
+                    "Dropped the oldest message waiting for the socket of %r: %d "
+                    "were waiting (the layer's capacity for the channel). Is its "
+                    "client reading?",
+                    name,
+                    mailbox.maxsize,
+                )
+            mailbox.put_nowait(message)
 
 
 def _reader(raw: Any) -> Reader:
