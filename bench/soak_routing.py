@@ -7,6 +7,7 @@ Served with ``tests.settings`` (``GC_TEST_ROUTING`` names this module's
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import gc
 import json
 import os
@@ -121,10 +122,24 @@ def _top_allocations(count: int = 8) -> list[str]:
     return [str(stat) for stat in stats[:count]]
 
 
+def _trim() -> bool:
+    # glibc keeps freed memory for reuse; malloc_trim hands what it can back to the
+    # system. What RSS is left after it is memory something still holds.
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc
+        return False
+    return bool(libc.malloc_trim(0))
+
+
 async def stats(message: Any, **kwargs: Any) -> None:
-    """What the soak checks inside the server: tasks, sockets, threads, memory."""
+    """What the soak checks inside the server: tasks, sockets, threads, memory.
+
+    Sent ``trim``, it first returns the allocator's free memory to the system."""
     gc.collect()
     await asyncio.sleep(0)
+    if message["text"] == "trim":
+        _trim()
     await message.reply_channel.asend(
         {
             "text": json.dumps(
