@@ -3,6 +3,7 @@
 import json
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 # The sample site's app is installed too (tests/test_sample_site_consumers.py); whatever
@@ -35,6 +36,15 @@ if os.environ.get("GC_TEST_DB"):
     # SQLite test databases live in memory unless named; a file lets a server process
     # (ChannelLiveServerTestCase) share the test's data.
     DATABASES["default"]["TEST"] = {"NAME": os.environ["GC_TEST_DB"] + ".test"}
+else:
+    # A file, not memory, all the same: in a shared-cache memory database a write
+    # that meets another thread's fails at once ("database table is locked"), where
+    # a file waits for the lock (Django's 5 s timeout), and sync consumers write from
+    # threads of their own. One file per test process.
+    DATABASES["default"]["TEST"] = {
+        "NAME": os.path.join(tempfile.gettempdir(), f"gc-tests-{os.getpid()}.sqlite3")
+    }
+    DATABASES["default"]["OPTIONS"] = {"init_command": "PRAGMA synchronous=OFF"}
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 ROOT_URLCONF = "tests.urls"
 ASGI_APPLICATION = "tests.asgi.application"

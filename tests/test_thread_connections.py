@@ -28,8 +28,21 @@ def _run_in(thread, func):
     return asyncio.run(sync_threads.run(thread, func))
 
 
+@pytest.fixture
+def persistent_connections():
+    # A thread keeps its connection after a job only with persistent connections
+    # (or an in-memory database, whose close() does nothing): the case to close.
+    settings_dict = connections["default"].settings_dict
+    before = settings_dict["CONN_MAX_AGE"]
+    settings_dict["CONN_MAX_AGE"] = None
+    yield
+    settings_dict["CONN_MAX_AGE"] = before
+
+
 @pytest.mark.django_db(transaction=True)
-def test_closing_thread_connections_closes_the_dbapi_connection():
+def test_closing_thread_connections_closes_the_dbapi_connection(
+    persistent_connections,
+):
     thread = sync_threads.pick()
     raw = _run_in(thread, _query_in_thread)
     raw.execute("select 1")  # open: the thread kept it from its job
