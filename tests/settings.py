@@ -44,7 +44,14 @@ else:
     DATABASES["default"]["TEST"] = {
         "NAME": os.path.join(tempfile.gettempdir(), f"gc-tests-{os.getpid()}.sqlite3")
     }
-    DATABASES["default"]["OPTIONS"] = {"init_command": "PRAGMA synchronous=OFF"}
+# Writers from several threads: a transaction takes the write lock when it begins
+# (IMMEDIATE), so a get_or_create waits for another writer instead of failing at once
+# with "database is locked" (a deferred one cannot upgrade its read lock); WAL lets
+# readers go on meanwhile.
+DATABASES["default"]["OPTIONS"] = {
+    "transaction_mode": "IMMEDIATE",
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF",
+}
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 ROOT_URLCONF = "tests.urls"
 ASGI_APPLICATION = "tests.asgi.application"

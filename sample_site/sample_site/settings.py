@@ -47,6 +47,13 @@ DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": os.environ.get("SAMPLE_SITE_DB", BASE_DIR / "db.sqlite3"),
+        # Consumers write from several threads: take the write lock when a
+        # transaction begins, so a writer waits rather than failing with "database
+        # is locked"; WAL lets readers go on meanwhile.
+        "OPTIONS": {
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL",
+        },
     }
 }
 # A cache every process shares (server and runworkers): thumbnail jobs read their
