@@ -107,11 +107,15 @@ async def test_delay_in_the_database_is_sent_once_by_one_of_two_workers():
     first = await started(recorder)
     second = await started(recorder)  # a second worker process, as far as rows go
     await Channel("asgi.delay").asend(
-        {"channel": "tests.delayed", "delay": 300, "content": {"n": 2}}
+        {"channel": "tests.delayed", "delay": 1500, "content": {"n": 2}}
     )
-    await asyncio.sleep(0.1)
-    assert await DelayedMessage.objects.acount() == 1  # waiting in the database
-    _, content = await asyncio.wait_for(recorder.seen.get(), 3)
+    for _ in range(100):  # waiting in the database (its insert may wait for a lock)
+        if await DelayedMessage.objects.acount() == 1:
+            break
+        await asyncio.sleep(0.01)
+    assert recorder.seen.empty()
+    assert await DelayedMessage.objects.acount() == 1
+    _, content = await asyncio.wait_for(recorder.seen.get(), 5)
     assert content == {"n": 2}
     await asyncio.sleep(1)  # both pollers had several rounds
     assert recorder.seen.empty()
