@@ -27,6 +27,7 @@ from typing import Any
 from .counters import counters
 from .logs import Throttle
 from .outage import receive, receive_retrying
+from .registry import core_redis
 
 __all__ = ["Reader", "close", "new_channel", "readers", "receiver", "stop_readers"]
 
@@ -41,15 +42,6 @@ _dropped = Throttle(burst=1, window=10.0)
 _readers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, Reader]] = (
     weakref.WeakKeyDictionary()
 )
-
-
-def _pops_itself(raw: Any) -> bool:
-    try:
-        from channels_redis.core import RedisChannelLayer
-    except ImportError:  # channels_redis is an optional extra
-        return False
-    # Exactly that class: a subclass may store or receive messages its own way.
-    return type(raw) is RedisChannelLayer
 
 
 class Reader:
@@ -131,7 +123,7 @@ def _reader(raw: Any) -> Reader:
 
 async def new_channel(raw: Any) -> str:
     """A new reply channel for a socket of this loop."""
-    if _pops_itself(raw):
+    if core_redis(raw):
         return _reader(raw).new_channel()
     return await raw.new_channel()
 
@@ -140,7 +132,7 @@ def receiver(raw: Any, channel: str) -> Callable[[], Awaitable[dict[str, Any]]]:
     """What a socket's listener awaits for its next message on ``channel``.
 
     Opens the mailbox at once, so nothing sent from now on is missed."""
-    if _pops_itself(raw):
+    if core_redis(raw):
         return _reader(raw).open(channel).get
     return lambda: receive(raw, channel, WHAT)
 

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 from ..conf import get_settings
 from .logs import Throttle
 from .outage import is_transient, outage
-from .registry import sockets
+from .registry import core_redis, sockets
 
 if TYPE_CHECKING:
     from channels.layers import BaseChannelLayer
@@ -118,7 +118,7 @@ async def change_many(
     if len(changes) == 1:
         await change(raw, *changes[0])
         return
-    if _pipelines(raw):
+    if core_redis(raw):
         await _retried(lambda: _pipeline(raw, changes))
         for group, channel, joined in changes:
             _settled(group, channel, joined)
@@ -139,15 +139,6 @@ async def change_many(
     for result in results:
         if isinstance(result, BaseException):
             raise result
-
-
-def _pipelines(raw: Any) -> bool:
-    try:
-        from channels_redis.core import RedisChannelLayer
-    except ImportError:  # channels_redis is an optional extra
-        return False
-    # Exactly that class: a subclass may have changed how groups are stored.
-    return type(raw) is RedisChannelLayer
 
 
 async def _pipeline(raw: Any, changes: list[tuple[str, str, bool]]) -> None:

@@ -19,13 +19,24 @@ from channels.layers import InMemoryChannelLayer
 
 from .host import LocalSocket
 
-__all__ = ["SocketRegistry", "one_process", "sockets"]
+__all__ = ["SocketRegistry", "core_redis", "one_process", "sockets"]
 
 
 def one_process(raw: Any) -> bool:
     """True for the in-memory layer: every member socket of a group is one of ours,
     so socket memberships are kept here, not in the layer."""
     return isinstance(raw, InMemoryChannelLayer)
+
+
+def core_redis(raw: Any) -> bool:
+    """True for channels_redis' ``RedisChannelLayer`` exactly, whose storage the
+    runtime uses directly (membership pipelines, reply mailboxes): a subclass may
+    store or receive messages its own way."""
+    try:
+        from channels_redis.core import RedisChannelLayer
+    except ImportError:  # channels_redis is an optional extra
+        return False
+    return type(raw) is RedisChannelLayer
 
 
 class SocketRegistry:
